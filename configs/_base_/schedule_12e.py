@@ -1,0 +1,27 @@
+# The published MaskTrack R-CNN schedule: 12 epochs, SGD lr 0.00125 for
+# 8 GPUs x 1 video (auto-scaled by --auto-scale-lr), steps at 8 and 11,
+# gradient clipping at 35.
+_base_ = ['mmdet::_base_/default_runtime.py']
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.00125, momentum=0.9, weight_decay=0.0001),
+    clip_grad=dict(max_norm=35, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1.0 / 3.0, by_epoch=False, begin=0,
+         end=500),
+    dict(type='MultiStepLR', begin=0, end=12, by_epoch=True,
+         milestones=[8, 11], gamma=0.1)
+]
+auto_scale_lr = dict(enable=False, base_batch_size=8)
+
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_begin=13)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    visualization=dict(type='TrackVisualizationHook', draw=False))
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='TrackLocalVisualizer', vis_backends=vis_backends,
+                  name='visualizer')

@@ -1,0 +1,92 @@
+# Quickstart: a small MaskTrack R-CNN trained from scratch on the generated
+# synthetic YouTube-VIS videos (make_synthetic_ytvis.py), sized to train on a
+# 2-core CPU in minutes. Same model code as the full configs; only the sizes,
+# the optimiser and the data differ.
+_base_ = [
+    './_base_/models/masktrack_rcnn_r50_fpn.py',
+    './_base_/datasets/ytvis2019.py', './_base_/schedule_12e.py'
+]
+
+data_root = 'data/synthetic_ytvis/'
+img_scale = (320, 192)
+num_classes = 5
+channels = 64
+
+model = dict(
+    detector=dict(
+        init_cfg=None,  # from scratch: no pretrained weights offline
+        backbone=dict(
+            depth=18, base_channels=32, frozen_stages=-1, norm_eval=False,
+            init_cfg=None),
+        neck=dict(in_channels=[32, 64, 128, 256], out_channels=channels),
+        rpn_head=dict(
+            in_channels=channels, feat_channels=channels,
+            anchor_generator=dict(scales=[4], ratios=[0.5, 1.0, 2.0])),
+        roi_head=dict(
+            bbox_roi_extractor=dict(out_channels=channels),
+            bbox_head=dict(in_channels=channels, fc_out_channels=256,
+                           num_classes=num_classes),
+            mask_roi_extractor=dict(out_channels=channels),
+            mask_head=dict(num_convs=2, in_channels=channels,
+                           conv_out_channels=channels,
+                           num_classes=num_classes)),
+        train_cfg=dict(rcnn=dict(sampler=dict(num=64))),
+        test_cfg=dict(rcnn=dict(score_thr=0.05, max_per_img=20))),
+    track_head=dict(
+        roi_extractor=dict(out_channels=channels),
+        embed_head=dict(in_channels=channels, fc_out_channels=256),
+        train_cfg=dict(sampler=dict(num=64))))
+
+train_pipeline = [
+    dict(type='UniformRefFrameSample', num_ref_imgs=1, frame_range=6,
+         filter_key_img=True),
+    dict(type='TransformBroadcaster', share_random_params=True,
+         transforms=[
+             dict(type='LoadImageFromFile'),
+             dict(type='LoadTrackAnnotations', with_mask=True),
+             dict(type='Resize', scale=img_scale, keep_ratio=True),
+             dict(type='RandomFlip', prob=0.5),
+         ]),
+    dict(type='PackTrackInputs')
+]
+test_pipeline = [
+    dict(type='TransformBroadcaster',
+         transforms=[
+             dict(type='LoadImageFromFile'),
+             dict(type='Resize', scale=img_scale, keep_ratio=True),
+         ]),
+    dict(type='PackTrackInputs')
+]
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=1,
+    dataset=dict(data_root=data_root, ann_file='train.json',
+                 data_prefix=dict(img_path='train/JPEGImages/'),
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=1,
+    dataset=dict(data_root=data_root, ann_file='valid.json',
+                 data_prefix=dict(img_path='valid/JPEGImages/'),
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'valid.json')
+test_evaluator = val_evaluator
+
+max_epochs = 4
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
+    clip_grad=dict(max_norm=35, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.05, by_epoch=False, begin=0,
+         end=100),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=max_epochs,
+         eta_min_ratio=0.02, convert_to_iter_based=True)
+]
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs,
+                 val_begin=max_epochs)
+default_hooks = dict(logger=dict(interval=20),
+                     checkpoint=dict(interval=1, max_keep_ckpts=1))
+randomness = dict(seed=0)
+env_cfg = dict(cudnn_benchmark=False)

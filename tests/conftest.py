@@ -1,0 +1,28 @@
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+os.environ.setdefault('OMP_NUM_THREADS', '2')
+
+
+@pytest.fixture(scope='session')
+def tiny_ytvis(tmp_path_factory):
+    """A tiny generated data root in the 2019 layout (train + annotated
+    valid): 6 + 2 videos of 5 frames at 96x64."""
+    from vis.datasets.synthetic import make_synthetic_ytvis
+    root = str(tmp_path_factory.mktemp('tiny_ytvis'))
+    make_synthetic_ytvis(root, num_train=6, num_valid=2, num_frames=5,
+                         height=64, width=96, seed=3)
+    return root
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mmdet_scope():
+    """Build from mmdet's registries, as the tools do via default_scope."""
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=True)

@@ -1,0 +1,105 @@
+"""Train -> checkpoint -> resume -> test -> visualise, through the tools."""
+import glob
+import json
+import math
+import os
+import os.path as osp
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG = osp.join(ROOT, 'configs', 'ci_tiny.py')
+
+
+def run(*args):
+    env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='2')
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return proc.stdout + proc.stderr
+
+
+def logged_scalars(work_dir):
+    """Rows of mmengine's scalars.json of the newest run in work_dir."""
+    paths = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    assert paths, f'no scalars.json under {work_dir}'
+    with open(paths[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_ytvis, tmp_path_factory):
+    work = str(tmp_path_factory.mktemp('work'))
+    run('tools/train.py', CONFIG, '--data-root', tiny_ytvis, '--work-dir',
+        work)
+    return work
+
+
+def test_training_logs_finite_losses_and_writes_a_checkpoint(trained):
+    rows = [r for r in logged_scalars(trained) if 'loss' in r]
+    assert rows, 'no loss was logged'
+    for row in rows:
+        for key in ('loss', 'loss_rpn_cls', 'loss_cls', 'loss_mask',
+                    'loss_match'):
+            assert math.isfinite(row[key]), (key, row)
+    assert osp.isfile(osp.join(trained, 'epoch_1.pth'))
+    with open(osp.join(trained, 'last_checkpoint')) as f:
+        assert f.read().strip().endswith('epoch_1.pth')
+
+
+def test_test_tool_prints_ap_and_writes_metrics(trained, tiny_ytvis):
+    out_dir = osp.join(trained, 'test')
+    log = run('tools/test.py', CONFIG, osp.join(trained, 'epoch_1.pth'),
+              '--data-root', tiny_ytvis, '--work-dir', out_dir)
+    for col in ('AP', 'AP50', 'AP75', 'AR1', 'AR10'):
+        assert col in log
+    with open(osp.join(out_dir, 'metrics.json')) as f:
+        metrics = json.load(f)
+    assert set(metrics) >= {'AP', 'AP50', 'AP75', 'AR1', 'AR10'}
+    for value in metrics.values():
+        assert value == -1 or 0 <= value <= 1
+    with open(osp.join(out_dir, 'results.json')) as f:
+        results = json.load(f)
+    with open(osp.join(tiny_ytvis, 'valid.json')) as f:
+        valid = json.load(f)
+    lengths = {v['id']: v['length'] for v in valid['videos']}
+    for r in results:
+        assert len(r['segmentations']) == lengths[r['video_id']]
+    with zipfile.ZipFile(osp.join(out_dir, 'results.zip')) as zf:
+        assert zf.namelist() == ['results.json']
+
+
+def test_format_only_writes_submission_without_metrics(trained, tiny_ytvis):
+    out_dir = osp.join(trained, 'submit')
+    run('tools/test.py', CONFIG, osp.join(trained, 'epoch_1.pth'),
+        '--data-root', tiny_ytvis, '--work-dir', out_dir, '--format-only')
+    assert osp.isfile(osp.join(out_dir, 'results.zip'))
+    assert not osp.exists(osp.join(out_dir, 'metrics.json'))
+
+
+def test_resume_continues_from_the_checkpoint(trained, tiny_ytvis):
+    log = run('tools/train.py', CONFIG, '--data-root', tiny_ytvis,
+              '--work-dir', trained, '--resume',
+              '--cfg-options', 'train_cfg.max_epochs=2')
+    assert 'resumed epoch: 1' in log
+    assert osp.isfile(osp.join(trained, 'epoch_2.pth'))
+
+
+def test_visualize_draws_ground_truth_and_predictions(trained, tiny_ytvis):
+    import cv2
+    results = osp.join(trained, 'test', 'results.json')
+    if not osp.isfile(results):
+        pytest.skip('test tool did not run')
+    out_dir = osp.join(trained, 'vis')
+    run('tools/visualize.py', results,
+        osp.join(tiny_ytvis, 'valid', 'JPEGImages'), '--gt',
+        osp.join(tiny_ytvis, 'valid.json'), '--out-dir', out_dir,
+        '--score-thr', '0')
+    pngs = sorted(glob.glob(osp.join(out_dir, '*', '*.png')))
+    assert len(pngs) == 2 * 5  # 2 videos x 5 frames
+    image = cv2.imread(pngs[0])
+    assert image.shape == (64, 2 * 96, 3)  # ground truth | prediction

@@ -1,0 +1,104 @@
+"""Config edits shared by the command-line tools."""
+import json
+import os.path as osp
+from typing import Optional, Sequence
+
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
+
+from .datasets.layout import find_split
+
+
+def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
+    """The dataset config that holds ``ann_file`` (unwraps RepeatDataset
+    and similar wrappers)."""
+    while 'ann_file' not in dataset_cfg and 'dataset' in dataset_cfg:
+        dataset_cfg = dataset_cfg['dataset']
+    return dataset_cfg
+
+
+def point_dataset_at(dataset_cfg: ConfigDict, split_info: dict) -> None:
+    """Make a dataset config read ``split_info`` from :func:`find_split`."""
+    ds = innermost_dataset(dataset_cfg)
+    ds['data_root'] = ''
+    ds['ann_file'] = split_info['ann_file']
+    ds['data_prefix'] = dict(img_path=split_info['img_dir'])
+
+
+def category_names(ann_file: str) -> Sequence[str]:
+    """Category names of a YouTube-VIS json, sorted by category id."""
+    with open(ann_file) as f:
+        cats = json.load(f).get('categories')
+    if not cats:
+        raise ValueError(f"{ann_file}: no 'categories'")
+    return tuple(c['name'] for c in sorted(cats, key=lambda c: c['id']))
+
+
+def set_num_classes(cfg: Config, num_classes: int) -> None:
+    """Set the class count of the detector's box and mask heads."""
+    roi_head = cfg.model.detector.roi_head
+    for head in ('bbox_head', 'mask_head'):
+        if head in roi_head:
+            roi_head[head]['num_classes'] = num_classes
+
+
+def classes_for(cfg: Config, dataset_cfg: ConfigDict) -> Sequence[str]:
+    """Classes a dataset config will use: its metainfo, else its json."""
+    ds = innermost_dataset(dataset_cfg)
+    named = (ds.get('metainfo') or {}).get('classes')
+    if named:
+        return tuple(named)
+    ann_file = ds['ann_file']
+    if ds.get('data_root') and not osp.isabs(ann_file):
+        ann_file = osp.join(ds['data_root'], ann_file)
+    return category_names(ann_file)
+
+
+def apply_data_root(cfg: Config, data_root: str, train: bool = True,
+                    test_split: Optional[str] = 'valid') -> Optional[dict]:
+    """Point train/val/test at a YouTube-VIS-layout directory.
+
+    The heads get as many classes as the train (or test) json has
+    categories, unless the config names its classes.
+
+    Args:
+        cfg (Config): the config, edited in place.
+        data_root (str): the directory (2019 or 2021 layout).
+        train (bool): set the train dataloader to ``data_root``'s train split.
+        test_split (str, optional): split for val/test ('valid' or 'test');
+            None leaves them alone. A missing split disables validation when
+            training and raises when testing.
+
+    Returns:
+        dict or None: :func:`find_split`'s answer for the test split.
+    """
+    test_info = None
+    if train:
+        info = find_split(data_root, 'train')
+        point_dataset_at(cfg.train_dataloader.dataset, info)
+        print_log(f'train: {info["ann_file"]} ({info["version"]} layout)',
+                  'current')
+    if test_split is not None:
+        try:
+            test_info = find_split(data_root, test_split)
+        except FileNotFoundError:
+            if not train:
+                raise
+            print_log(f'no {test_split} split under {data_root}: training '
+                      'without validation', 'current', level=30)
+            cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+        if test_info is not None:
+            for key in ('val', 'test'):
+                loader = cfg.get(f'{key}_dataloader')
+                if loader:
+                    point_dataset_at(loader.dataset, test_info)
+                evaluator = cfg.get(f'{key}_evaluator')
+                if evaluator:
+                    evaluator['ann_file'] = test_info['ann_file']
+                    if not test_info['has_annotations']:
+                        evaluator['format_only'] = True
+    source = cfg.train_dataloader.dataset if train else cfg.test_dataloader.dataset
+    classes = classes_for(cfg, source)
+    set_num_classes(cfg, len(classes))
+    print_log(f'{len(classes)} classes: {", ".join(classes)}', 'current')
+    return test_info

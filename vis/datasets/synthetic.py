@@ -1,0 +1,322 @@
+"""Generate small synthetic videos in the exact YouTube-VIS layout.
+
+The generated data root looks like the official YouTube-VIS 2019 release
+(or the 2021 release with ``layout='2021'``)::
+
+    root/train.json                      root/train/instances.json   (2021)
+    root/train/JPEGImages/<video>/<frame>.jpg
+    root/valid.json                      root/valid/instances.json   (2021)
+    root/valid/JPEGImages/<video>/<frame>.jpg
+
+Unlike the official valid split, the generated ``valid`` split keeps its
+annotations so that the whole train -> test -> AP loop can run locally.
+
+Each video has a textured background and one to ``max_objects`` objects.
+Every category is a shape with its own colour family, so the task is
+learnable in minutes on a CPU, while the videos still exercise everything a
+VIS model meets: motion, scale change, mutual occlusion (the visible mask is
+the shape minus everything drawn above it), objects that enter late or leave
+early (``None`` in ``segmentations``/``bboxes``/``areas`` for those frames),
+and objects partly outside the frame.
+"""
+import json
+import math
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+import pycocotools.mask as mask_utils
+
+#: (name, BGR base colour) of every synthetic category, category id = index + 1.
+CATEGORIES: Tuple[Tuple[str, Tuple[int, int, int]], ...] = (
+    ('disc', (40, 40, 220)),
+    ('box', (40, 200, 40)),
+    ('triangle', (220, 80, 30)),
+    ('ring', (30, 210, 230)),
+    ('cross', (210, 40, 210)),
+)
+
+SEG_FORMATS = ('rle', 'compressed_rle', 'polygon')
+
+# A frame in which less than this many pixels of an object stay visible
+# annotates the object as absent (``None``), like a fully occluded object.
+MIN_VISIBLE_AREA = 12
+
+
+@dataclass
+class _Track:
+    """The hidden state of one synthetic object over a video."""
+    category: int          # index into CATEGORIES
+    colour: np.ndarray     # (3,) BGR
+    first: int             # first frame in which the object exists
+    last: int              # last frame in which the object exists
+    centre: np.ndarray     # (2,) x, y at frame ``first``
+    velocity: np.ndarray   # (2,) pixels per frame
+    radius: float          # radius at frame ``first``
+    growth: float          # relative radius change per frame
+    angle: float           # rotation at frame ``first`` (radians)
+    spin: float            # rotation per frame (radians)
+
+
+def _shape_mask(category: int, centre: np.ndarray, radius: float,
+                angle: float, height: int, width: int) -> np.ndarray:
+    """Rasterise one shape. Returns a (H, W) uint8 mask of 0/1."""
+    mask = np.zeros((height, width), np.uint8)
+    cx, cy = float(centre[0]), float(centre[1])
+    name = CATEGORIES[category][0]
+    r = max(radius, 2.0)
+
+    def polygon(points: np.ndarray) -> None:
+        # points: (P, 2) in the shape's frame, rotated then moved to centre
+        rot = np.array([[math.cos(angle), -math.sin(angle)],
+                        [math.sin(angle), math.cos(angle)]])
+        pts = points @ rot.T + np.array([cx, cy])
+        cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
+
+    if name == 'disc':
+        cv2.circle(mask, (round(cx), round(cy)), round(r), 1, -1)
+    elif name == 'ring':
+        cv2.circle(mask, (round(cx), round(cy)), round(r), 1, -1)
+        cv2.circle(mask, (round(cx), round(cy)), round(r * 0.5), 0, -1)
+    elif name == 'box':
+        s = r * 0.85
+        polygon(np.array([[-s, -s], [s, -s], [s, s], [-s, s]]))
+    elif name == 'triangle':
+        polygon(np.array([[r * math.cos(a), r * math.sin(a)]
+                          for a in (-math.pi / 2, math.pi / 6,
+                                    5 * math.pi / 6)]))
+    elif name == 'cross':
+        a, b = r, r * 0.35
+        polygon(np.array([[-a, -b], [a, -b], [a, b], [-a, b]]))
+        polygon(np.array([[-b, -a], [b, -a], [b, a], [-b, a]]))
+    else:  # pragma: no cover - CATEGORIES and this switch are kept together
+        raise ValueError(f'unknown synthetic shape {name!r}')
+    return mask
+
+
+def _background(rng: np.random.Generator, height: int,
+                width: int) -> np.ndarray:
+    """A textured, low-contrast background. Returns (H, W, 3) float32."""
+    coarse = rng.uniform(70, 180, size=(4, 6, 3)).astype(np.float32)
+    smooth = cv2.resize(coarse, (width, height),
+                        interpolation=cv2.INTER_CUBIC)  # (H, W, 3)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    freq = rng.uniform(0.05, 0.25)
+    theta = rng.uniform(0, math.pi)
+    stripes = 12 * np.sin(freq * (xx * math.cos(theta) + yy * math.sin(theta)))
+    grain = rng.normal(0, 6, size=(height, width, 3)).astype(np.float32)
+    return smooth + stripes[..., None] + grain
+
+
+def _sample_track(rng: np.random.Generator, num_frames: int, height: int,
+                  width: int, num_categories: int) -> _Track:
+    short = min(height, width)
+    first, last = 0, num_frames - 1
+    event = rng.uniform()
+    if event < 0.25 and num_frames >= 6:      # enters late
+        first = int(rng.integers(1, num_frames // 2))
+    elif event < 0.5 and num_frames >= 6:     # leaves early
+        last = int(rng.integers(num_frames // 2, num_frames - 1))
+    return _Track(
+        category=int(rng.integers(num_categories)),
+        colour=np.array(CATEGORIES[0][1], np.float32),  # replaced below
+        first=first,
+        last=last,
+        centre=np.array([rng.uniform(0.15, 0.85) * width,
+                         rng.uniform(0.15, 0.85) * height]),
+        velocity=rng.uniform(-1, 1, size=2) * short * 0.025,
+        radius=rng.uniform(0.09, 0.2) * short,
+        growth=rng.uniform(-0.025, 0.035),
+        angle=rng.uniform(0, 2 * math.pi),
+        spin=rng.uniform(-0.12, 0.12),
+    )
+
+
+def encode_mask(mask: np.ndarray, seg_format: str):
+    """Encode a (H, W) 0/1 mask as YouTube-VIS writes segmentations.
+
+    ``rle``: uncompressed RLE ``{'size': [H, W], 'counts': [int, ...]}`` as in
+    the official train json; ``compressed_rle``: COCO compressed RLE string;
+    ``polygon``: list of flat ``[x1, y1, x2, y2, ...]`` outlines.
+    """
+    height, width = mask.shape
+    if seg_format == 'rle':
+        flat = np.asfortranarray(mask).ravel(order='F').astype(np.int8)
+        # run boundaries of the column-major pixel sequence
+        change = np.flatnonzero(np.diff(flat)) + 1
+        bounds = np.concatenate([[0], change, [flat.size]])
+        counts = np.diff(bounds).tolist()
+        if flat[0] == 1:  # RLE always starts with a run of zeros
+            counts = [0] + counts
+        return {'size': [height, width], 'counts': counts}
+    if seg_format == 'compressed_rle':
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        return {'size': [height, width], 'counts': rle['counts'].decode()}
+    if seg_format == 'polygon':
+        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_SIMPLE)
+        polys = [c.reshape(-1).astype(float).tolist() for c in contours
+                 if len(c) >= 3]
+        return polys
+    raise ValueError(f'seg_format must be one of {SEG_FORMATS}, '
+                     f'got {seg_format!r}')
+
+
+def render_video(rng: np.random.Generator, num_frames: int, height: int,
+                 width: int, max_objects: int, num_categories: int
+                 ) -> Tuple[List[np.ndarray], List[List[Optional[np.ndarray]]],
+                            List[int]]:
+    """Render one video.
+
+    Returns:
+        frames: T images, each (H, W, 3) uint8 BGR.
+        masks: per object, T visible masks ((H, W) uint8) or None when absent.
+        categories: per object, its category index.
+    """
+    num_objects = int(rng.integers(1, max_objects + 1))
+    tracks = [_sample_track(rng, num_frames, height, width, num_categories)
+              for _ in range(num_objects)]
+    for track in tracks:
+        base = np.array(CATEGORIES[track.category][1], np.float32)
+        track.colour = np.clip(base + rng.uniform(-30, 30, 3), 0, 255)
+    background = _background(rng, height, width)  # (H, W, 3)
+    # tracks are drawn in list order: later tracks occlude earlier ones
+    frames = []
+    masks: List[List[Optional[np.ndarray]]] = [[] for _ in tracks]
+    for t in range(num_frames):
+        image = background + rng.normal(0, 3, size=background.shape)
+        full_masks = []
+        for track in tracks:
+            if not track.first <= t <= track.last:
+                full_masks.append(None)
+                continue
+            dt = t - track.first
+            radius = track.radius * (1 + track.growth) ** dt
+            centre = track.centre + track.velocity * dt
+            full_masks.append(
+                _shape_mask(track.category, centre, radius,
+                            track.angle + track.spin * dt, height, width))
+        occluders = np.zeros((height, width), bool)
+        visible = [None] * len(tracks)
+        for i in reversed(range(len(tracks))):  # front to back
+            if full_masks[i] is None:
+                continue
+            vis_mask = full_masks[i].astype(bool) & ~occluders
+            occluders |= full_masks[i].astype(bool)
+            if vis_mask.sum() >= MIN_VISIBLE_AREA:
+                visible[i] = vis_mask.astype(np.uint8)
+        for i, track in enumerate(tracks):  # back to front
+            if full_masks[i] is None:
+                continue
+            shade = rng.normal(0, 8, size=(height, width, 1))
+            colour = track.colour[None, None, :] + shade  # (H, W, 3)
+            region = full_masks[i].astype(bool)
+            image[region] = colour[region]
+        for i in range(len(tracks)):
+            masks[i].append(visible[i])
+        frames.append(np.clip(image, 0, 255).astype(np.uint8))
+    return frames, masks, [track.category for track in tracks]
+
+
+def make_split(out_dir: str, split: str, num_videos: int, num_frames: int,
+               height: int, width: int, seed: int, max_objects: int = 3,
+               num_categories: int = len(CATEGORIES),
+               seg_format: str = 'rle', layout: str = '2019',
+               video_offset: int = 0, progress: bool = False) -> str:
+    """Write one split (images + json). Returns the json path."""
+    if seg_format not in SEG_FORMATS:
+        raise ValueError(f'seg_format must be one of {SEG_FORMATS}, '
+                         f'got {seg_format!r}')
+    if layout not in ('2019', '2021'):
+        raise ValueError(f"layout must be '2019' or '2021', got {layout!r}")
+    if not 1 <= num_categories <= len(CATEGORIES):
+        raise ValueError(f'num_categories must be in 1..{len(CATEGORIES)}')
+    rng = np.random.default_rng(seed)
+    img_root = osp.join(out_dir, split, 'JPEGImages')
+    videos, annotations = [], []
+    iterator = range(num_videos)
+    if progress:
+        from tqdm import tqdm
+        iterator = tqdm(iterator, desc=f'{split} videos', unit='video')
+    for v in iterator:
+        video_id = video_offset + v + 1
+        name = f'{split}_{video_id:05d}'
+        frames, masks, cats = render_video(rng, num_frames, height, width,
+                                           max_objects, num_categories)
+        os.makedirs(osp.join(img_root, name), exist_ok=True)
+        file_names = []
+        for t, frame in enumerate(frames):
+            rel = f'{name}/{t * 5:05d}.jpg'
+            cv2.imwrite(osp.join(img_root, rel), frame,
+                        [cv2.IMWRITE_JPEG_QUALITY, 92])
+            file_names.append(rel)
+        videos.append(dict(id=video_id, width=width, height=height,
+                           length=num_frames, file_names=file_names,
+                           license=1, coco_url='', flickr_url='',
+                           date_captured=''))
+        for obj_masks, cat in zip(masks, cats):
+            if sum(m is not None for m in obj_masks) < 2:
+                continue  # too short-lived to be an annotated instance
+            segs, bboxes, areas = [], [], []
+            for m in obj_masks:
+                if m is None:
+                    segs.append(None)
+                    bboxes.append(None)
+                    areas.append(None)
+                    continue
+                ys, xs = np.nonzero(m)
+                x1, y1 = int(xs.min()), int(ys.min())
+                x2, y2 = int(xs.max()) + 1, int(ys.max()) + 1
+                segs.append(encode_mask(m, seg_format))
+                bboxes.append([float(x1), float(y1), float(x2 - x1),
+                               float(y2 - y1)])
+                areas.append(float(m.sum()))
+            annotations.append(dict(
+                id=len(annotations) + 1, video_id=video_id,
+                category_id=cat + 1, iscrowd=0, width=width, height=height,
+                length=1, segmentations=segs, bboxes=bboxes, areas=areas))
+    ann = dict(
+        info=dict(description='vis synthetic YouTube-VIS-format videos',
+                  version='1.0', year=2026),
+        licenses=[dict(id=1, name='generated', url='')],
+        videos=videos,
+        annotations=annotations,
+        categories=[dict(id=i + 1, name=CATEGORIES[i][0], supercategory='shape')
+                    for i in range(num_categories)])
+    if layout == '2019':
+        ann_path = osp.join(out_dir, f'{split}.json')
+    else:
+        ann_path = osp.join(out_dir, split, 'instances.json')
+    os.makedirs(osp.dirname(ann_path), exist_ok=True)
+    tmp = ann_path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(ann, f)
+    os.replace(tmp, ann_path)
+    return ann_path
+
+
+def make_synthetic_ytvis(out_dir: str, num_train: int = 48,
+                         num_valid: int = 12, num_frames: int = 12,
+                         height: int = 192, width: int = 320, seed: int = 0,
+                         max_objects: int = 3,
+                         num_categories: int = len(CATEGORIES),
+                         seg_format: str = 'rle', layout: str = '2019',
+                         progress: bool = False) -> Dict[str, str]:
+    """Write a train split and a held-out, annotated valid split.
+
+    Returns {'train': train json path, 'valid': valid json path}.
+    """
+    common = dict(num_frames=num_frames, height=height, width=width,
+                  max_objects=max_objects, num_categories=num_categories,
+                  seg_format=seg_format, layout=layout, progress=progress)
+    paths = {'train': make_split(out_dir, 'train', num_train, seed=seed,
+                                 **common)}
+    if num_valid > 0:
+        paths['valid'] = make_split(out_dir, 'valid', num_valid,
+                                    seed=seed + 7919,
+                                    video_offset=num_train, **common)
+    return paths
+
