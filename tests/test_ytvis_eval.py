@@ -6,9 +6,7 @@ here; the others check hand-worked values and error handling.
 """
 import contextlib
 import copy
-import importlib.util
 import io
-import os
 import warnings
 
 import numpy as np
@@ -32,23 +30,9 @@ UNLISTED_CATEGORY = 77  # a category id absent from gt['categories']
 # Reference implementation (MMDetection's port of the official API)
 # ---------------------------------------------------------------------------
 def _load_reference():
-    """Return mmdet's ``(YTVIS, YTVISeval)``.
-
-    ``YTVIS_REFERENCE_DIR`` may point at a folder holding copies of mmdet's
-    ``ytvis.py`` and ``ytviseval.py`` (for running without mmdet installed).
-    """
-    ref_dir = os.environ.get('YTVIS_REFERENCE_DIR')
-    if not ref_dir:
-        from mmdet.evaluation.functional import YTVIS, YTVISeval
-        return YTVIS, YTVISeval
-    classes = []
-    for module, cls in (('ytvis', 'YTVIS'), ('ytviseval', 'YTVISeval')):
-        spec = importlib.util.spec_from_file_location(
-            f'_reference_{module}', os.path.join(ref_dir, f'{module}.py'))
-        loaded = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(loaded)
-        classes.append(getattr(loaded, cls))
-    return tuple(classes)
+    """Return mmdet's ``(YTVIS, YTVISeval)``."""
+    from mmdet.evaluation.functional import YTVIS, YTVISeval
+    return YTVIS, YTVISeval
 
 
 @pytest.fixture
@@ -170,20 +154,19 @@ def make_case(seed, num_videos=4, num_frames=5, height=48, width=64,
               num_categories=3, max_objects=3, dets_per_object=3,
               false_positives=3, p_absent=0.25, p_crowd=0.1, gt_format='rle',
               first_ann_id=1, size=(6, 28), max_shift=0.2,
-              one_per_category=False,
-              perfect=False):
+              one_per_category=False, perfect=False):
     """Random YouTube-VIS ground truth and results.
 
     ``size`` is a (min, max) object extent in pixels, or a list of them from
-    which each object draws one.  Returns (gt, results).  Detections are perturbed copies of gt tracks
-    (sometimes with the wrong category, missing frames, an empty mask, or a
-    truncated frame list) plus random false positives; scores are rounded to
-    one decimal so that ties occur.  With ``perfect`` the results are exactly
-    the non-crowd gt tracks with score 1.
+    which each object draws one.  Returns (gt, results).  Detections are
+    perturbed copies of gt tracks (sometimes with the wrong category, missing
+    frames, an empty mask, or a truncated frame list) plus random false
+    positives; scores are rounded to one decimal so that ties occur.  With
+    ``perfect`` the results are exactly the non-crowd gt tracks, score 1.
     """
     rng = np.random.default_rng(seed)
-    categories = [{'id': c, 'name': f'c{c}'} for c in range(1, num_categories
-                                                            + 1)]
+    categories = [{'id': c, 'name': f'c{c}'}
+                  for c in range(1, num_categories + 1)]
     categories.append({'id': NO_GT_CATEGORY, 'name': 'never annotated'})
     videos, annotations, results = [], [], []
     next_id = first_ann_id

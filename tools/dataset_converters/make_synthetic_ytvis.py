@@ -33,6 +33,9 @@ def main(argv=None):
                         help='rle: uncompressed RLE as in the official train '
                         'json; compressed_rle; polygon')
     parser.add_argument('--layout', choices=['2019', '2021'], default='2019')
+    parser.add_argument('--corrupt-prob', type=float, default=0.0,
+                        help='probability that a frame is degraded (strong '
+                        'blur, noise or occluding patches; annotations kept)')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
     paths = make_synthetic_ytvis(
@@ -40,7 +43,7 @@ def main(argv=None):
         num_frames=args.frames, height=args.height, width=args.width,
         seed=args.seed, max_objects=args.max_objects,
         num_categories=args.categories, seg_format=args.seg_format,
-        layout=args.layout, progress=True)
+        layout=args.layout, corrupt_prob=args.corrupt_prob, progress=True)
     for split, path in paths.items():
         print(f'{split}: {path}')
 

@@ -165,11 +165,48 @@ def encode_mask(mask: np.ndarray, seg_format: str):
                      f'got {seg_format!r}')
 
 
+CORRUPTIONS = ('blur', 'noise', 'occluder')
+
+
+def corrupt_frame(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+    """Degrade one frame: strong blur, strong noise, or a textured occluder
+    over part of the frame. Annotations are left as they are: the objects are
+    still there, only harder to see, as in blurred or occluded video frames.
+
+    Args:
+        image (ndarray): (H, W, 3) uint8.
+
+    Returns:
+        ndarray: (H, W, 3) uint8, a new image.
+    """
+    height, width = image.shape[:2]
+    kind = CORRUPTIONS[int(rng.integers(len(CORRUPTIONS)))]
+    if kind == 'blur':
+        sigma = rng.uniform(3.0, 5.0)
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    if kind == 'noise':
+        noisy = image + rng.normal(0, rng.uniform(45, 65), image.shape)
+        return np.clip(noisy, 0, 255).astype(np.uint8)
+    out = image.copy()
+    for _ in range(int(rng.integers(2, 4))):  # a few grey-noise patches
+        ph = int(rng.uniform(0.25, 0.45) * height)
+        pw = int(rng.uniform(0.25, 0.45) * width)
+        y = int(rng.integers(0, height - ph + 1))
+        x = int(rng.integers(0, width - pw + 1))
+        patch = rng.normal(128, 40, size=(ph, pw, 3))
+        out[y:y + ph, x:x + pw] = np.clip(patch, 0, 255).astype(np.uint8)
+    return out
+
+
 def render_video(rng: np.random.Generator, num_frames: int, height: int,
-                 width: int, max_objects: int, num_categories: int
+                 width: int, max_objects: int, num_categories: int,
+                 corrupt_prob: float = 0.0,
+                 corrupt_rng: Optional[np.random.Generator] = None
                  ) -> Tuple[List[np.ndarray], List[List[Optional[np.ndarray]]],
                             List[int]]:
-    """Render one video.
+    """Render one video; each frame is corrupted (:func:`corrupt_frame`)
+    with probability ``corrupt_prob``, drawn from ``corrupt_rng`` so that the
+    clean content does not depend on it.
 
     Returns:
         frames: T images, each (H, W, 3) uint8 BGR.
@@ -217,7 +254,10 @@ def render_video(rng: np.random.Generator, num_frames: int, height: int,
             image[region] = colour[region]
         for i in range(len(tracks)):
             masks[i].append(visible[i])
-        frames.append(np.clip(image, 0, 255).astype(np.uint8))
+        frame = np.clip(image, 0, 255).astype(np.uint8)
+        if corrupt_prob > 0 and corrupt_rng.uniform() < corrupt_prob:
+            frame = corrupt_frame(corrupt_rng, frame)
+        frames.append(frame)
     return frames, masks, [track.category for track in tracks]
 
 
@@ -225,7 +265,8 @@ def make_split(out_dir: str, split: str, num_videos: int, num_frames: int,
                height: int, width: int, seed: int, max_objects: int = 3,
                num_categories: int = len(CATEGORIES),
                seg_format: str = 'rle', layout: str = '2019',
-               video_offset: int = 0, progress: bool = False) -> str:
+               video_offset: int = 0, corrupt_prob: float = 0.0,
+               progress: bool = False) -> str:
     """Write one split (images + json). Returns the json path."""
     if seg_format not in SEG_FORMATS:
         raise ValueError(f'seg_format must be one of {SEG_FORMATS}, '
@@ -235,6 +276,7 @@ def make_split(out_dir: str, split: str, num_videos: int, num_frames: int,
     if not 1 <= num_categories <= len(CATEGORIES):
         raise ValueError(f'num_categories must be in 1..{len(CATEGORIES)}')
     rng = np.random.default_rng(seed)
+    corrupt_rng = np.random.default_rng(seed + 1_000_003)
     img_root = osp.join(out_dir, split, 'JPEGImages')
     videos, annotations = [], []
     iterator = range(num_videos)
@@ -245,7 +287,8 @@ def make_split(out_dir: str, split: str, num_videos: int, num_frames: int,
         video_id = video_offset + v + 1
         name = f'{split}_{video_id:05d}'
         frames, masks, cats = render_video(rng, num_frames, height, width,
-                                           max_objects, num_categories)
+                                           max_objects, num_categories,
+                                           corrupt_prob, corrupt_rng)
         os.makedirs(osp.join(img_root, name), exist_ok=True)
         file_names = []
         for t, frame in enumerate(frames):
@@ -304,6 +347,7 @@ def make_synthetic_ytvis(out_dir: str, num_train: int = 48,
                          max_objects: int = 3,
                          num_categories: int = len(CATEGORIES),
                          seg_format: str = 'rle', layout: str = '2019',
+                         corrupt_prob: float = 0.0,
                          progress: bool = False) -> Dict[str, str]:
     """Write a train split and a held-out, annotated valid split.
 
@@ -311,7 +355,8 @@ def make_synthetic_ytvis(out_dir: str, num_train: int = 48,
     """
     common = dict(num_frames=num_frames, height=height, width=width,
                   max_objects=max_objects, num_categories=num_categories,
-                  seg_format=seg_format, layout=layout, progress=progress)
+                  seg_format=seg_format, layout=layout,
+                  corrupt_prob=corrupt_prob, progress=progress)
     paths = {'train': make_split(out_dir, 'train', num_train, seed=seed,
                                  **common)}
     if num_valid > 0:

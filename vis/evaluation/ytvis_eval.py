@@ -23,9 +23,13 @@ Definitions reproduced exactly
   ``iscrowd`` ground truths are ignored (and can be matched repeatedly).
 * Per (video, category): detections are stably sorted by descending score and
   truncated to ``max(max_dets)``; greedy COCO matching at the 10 IoU
-  thresholds ``linspace(.5, .95, 10)`` for each of the 4 area ranges; then the
-  COCO accumulation (101 recall thresholds, interpolated precision) and the
-  12-number summary.
+  thresholds ``linspace(.5, .95, 10)`` for each of the 4 area ranges (all
+  ``[0, 1e10]``, small ``[0, 128^2]``, medium ``[128^2, 256^2]``, large
+  ``[256^2, 1e10]``, bounds inclusive); then the COCO accumulation (101
+  recall thresholds, interpolated precision) and the 12-number summary, with
+  -1 for settings without any non-ignored ground truth.
+* Results whose category is not among ``gt['categories']`` are dropped, and
+  so are annotations of unlisted videos or categories.
 
 Quirks of the official code that are kept on purpose (so numbers agree):
 
@@ -38,26 +42,34 @@ Quirks of the official code that are kept on purpose (so numbers agree):
 * If a result's mask list and a ground truth's mask list have different
   lengths, only their common leading frames are compared (``zip``).
 
-Deliberate differences (the official code crashes or silently misbehaves):
+Deliberate differences (where the official code crashes or misbehaves):
 
-* An empty result list evaluates to AP = AR = 0 instead of crashing.
-* Results naming a video that is not in the ground truth raise ``ValueError``;
-  a compressed RLE whose ``size`` differs from its video's size raises
-  ``ValueError`` (the official merge silently returns an empty mask).
-* Results whose category is not among the ground-truth categories are dropped
-  (the official code drops them too, silently).
+* An empty result list gives 0 for every statistic that has ground truth
+  (-1 for the others) instead of crashing.
+* Results naming a video that is not in the ground truth raise ``ValueError``
+  (the official code fails an ``assert``); a compressed RLE whose ``size``
+  differs from its video's size raises ``ValueError`` (the official merge
+  silently yields an empty mask).
+* Result masks may also be polygons or uncompressed RLE (converted like
+  ground truth ones); the official code needs compressed RLE there.
+* A ground truth without ``areas`` gets them from its masks (official:
+  ``KeyError``); a missing ``iscrowd`` means 0.
 * ``iou_type='bbox'`` (broken in the official code) uses the same video IoU
   on boxes ``[x, y, w, h]``; detection areas are box areas ``w * h``, ground
   truth areas come from ``ann['areas']`` (or from the boxes if missing).
 
 Implementation notes
 --------------------
-Masks are never decoded to pixels.  Compressed RLE strings are parsed with
-numpy into *foreground runs* ``[start, end)`` in the column-major flattened
-frame.  The intersection of a detection run with a ground-truth mask is
-``C(end) - C(start)`` where ``C(x)`` counts ground-truth pixels before ``x``;
-``C`` is evaluated for all runs at once with ``np.searchsorted`` over the
-concatenated ground-truth runs.  Everything is int64, hence exact.
+Masks are never decoded to pixels.  Per-frame areas and pixel boxes come
+from ``pycocotools.mask.area`` / ``toBbox`` (exact integers).  Masks whose
+boxes meet a mask of the other side in the same frame are parsed with numpy
+from their compressed RLE strings into *foreground runs* ``[start, end)`` of
+the column-major flattened frame.  The intersection of a detection run with
+a ground-truth mask is ``C(end) - C(start)``, where ``C(x)`` counts the
+ground-truth pixels before ``x``; ``C`` is evaluated for all runs at once with
+``np.searchsorted`` over the concatenated ground-truth runs.  All counts are
+int64, so intersections and unions are exact and the IoU is the same float64
+as the official ``i / u``.
 """
 
 from __future__ import annotations
@@ -101,30 +113,7 @@ _AREA_CHUNK = 255  # masks per pycocotools.mask.area() call
 # ---------------------------------------------------------------------------
 # Compressed RLE parsing
 # ---------------------------------------------------------------------------
-def _segmented_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Inclusive cumulative sum of ``values`` restarting at each new group.
-
-    Args:
-        values: (N,) int64.
-        groups: (N,) group label of each value; equal labels are contiguous.
-
-    Returns:
-        (N,) int64 running sums within each group.
-    """
-    sums = np.cumsum(values)  # (N,)
-    if values.size == 0:
-        return sums
-    is_first = np.empty(values.size, dtype=bool)  # (N,)
-    is_first[0] = True
-    np.not_equal(groups[1:], groups[:-1], out=is_first[1:])
-    firsts = np.flatnonzero(is_first)  # (S,) first index of each group
-    lengths = np.diff(np.append(firsts, values.size))  # (S,)
-    before_group = sums[firsts] - values[firsts]  # (S,) total before group
-    return sums - np.repeat(before_group, lengths)
-
-
-def _parse_rle_strings(strings: Sequence[bytes]) -> Tuple[np.ndarray,
-                                                          np.ndarray]:
+def _parse_rle_strings(strings: Sequence[bytes]):
     """Decode many COCO compressed-RLE ``counts`` strings at once.
 
     The format (pycocotools ``rleFrString``): each count is written as
@@ -140,49 +129,62 @@ def _parse_rle_strings(strings: Sequence[bytes]) -> Tuple[np.ndarray,
         counts: (V,) int64, the run lengths of all strings back to back
             (background first, then alternating).
         owner: (V,) int64, index of the string each count belongs to.
+        first: (V,) int64, index (into counts) of the first count of the
+            same string.
+        odd: (V,) bool, whether the count is at an odd place in its string
+            (a foreground run).
     """
     num_strings = len(strings)
     lengths = np.fromiter((len(s) for s in strings), dtype=np.int64,
                           count=num_strings)  # (N,)
-    string_ends = np.cumsum(lengths)  # (N,) one past each string's last char
     chars = np.frombuffer(b''.join(strings), dtype=np.uint8) - np.uint8(48)
     if chars.size == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy()
+        return empty, empty, empty, np.zeros(0, dtype=bool)
+    string_starts = np.cumsum(lengths) - lengths  # (N,) first char
+    nonempty = np.flatnonzero(lengths)  # (N',)
 
     ends_value = (chars & 0x20) == 0  # (C,) char closes a count
-    if not ends_value[string_ends[lengths > 0] - 1].all():
+    if not ends_value[string_starts[nonempty] + lengths[nonempty] - 1].all():
         raise ValueError('malformed compressed RLE string (truncated count)')
     value_last = np.flatnonzero(ends_value)  # (V,)
+    num_values = value_last.size
     value_first = np.empty_like(value_last)  # (V,)
     value_first[0] = 0
     value_first[1:] = value_last[:-1] + 1
     chars_per_value = value_last - value_first + 1  # (V,)
 
-    # Assemble each count from its 5-bit groups, least significant first.
+    # Assemble each count from its 5-bit groups, least significant first;
+    # a set sign bit in the last group means value - 2 ** (5 * groups).
     raw = (chars[value_first] & 0x1F).astype(np.int64)  # (V,)
     for k in range(1, int(chars_per_value.max())):
         longer = np.flatnonzero(chars_per_value > k)  # (V_k,)
         group = chars[value_first[longer] + k] & 0x1F
         raw[longer] |= group.astype(np.int64) << (5 * k)
-    negative = np.flatnonzero(chars[value_last] & 0x10)  # sign bit
-    raw[negative] |= np.left_shift(np.int64(-1),
-                                   5 * chars_per_value[negative])
+    negative = ((chars[value_last] >> 4) & 1).astype(np.int64)  # (V,) 0/1
+    raw -= negative << (5 * chars_per_value)
 
-    owner = np.searchsorted(string_ends, value_last, side='right')  # (V,)
-    first_value = np.searchsorted(owner, np.arange(num_strings))  # (N,)
-    index_in_string = np.arange(raw.size) - first_value[owner]  # (V,)
+    # Which string each count belongs to, and its place in that string.
+    starts_string = np.zeros(chars.size, dtype=bool)  # (C,)
+    starts_string[string_starts[nonempty]] = True
+    is_first = starts_string[value_first]  # (V,)
+    owner = nonempty[np.cumsum(is_first) - 1]  # (V,)
+    index = np.arange(num_values)
+    first = np.maximum.accumulate(np.where(is_first, index, 0))  # (V,)
+    place = index - first  # (V,)
+    odd = (place & 1) == 1  # (V,)
 
     # Undo the delta coding: counts[m] = raw[m] + counts[m - 2] for m >= 3,
-    # i.e. running sums over odd indices (from 1) and even indices (from 2).
-    counts = raw
-    odd = (index_in_string & 1) == 1  # (V,)
-    for parity_mask in (odd, ~odd & (index_in_string > 0)):
-        idx = np.flatnonzero(parity_mask)  # sorted by (string, m) already
-        counts[idx] = _segmented_cumsum(raw[idx], owner[idx])
+    # i.e. running sums within the string over odd places (from 1) and over
+    # even places (from 2).  Place 0 is zeroed in both sums.
+    odd_sums = np.cumsum(np.where(odd, raw, 0))  # (V,)
+    even_sums = np.cumsum(np.where(odd | is_first, 0, raw))  # (V,)
+    counts = np.where(odd, odd_sums - odd_sums[first],
+                      even_sums - even_sums[first])
+    counts[is_first] = raw[is_first]
     if (counts < 0).any():
         raise ValueError('malformed compressed RLE string (negative count)')
-    return counts, owner, odd
+    return counts, owner, first, odd
 
 
 def _foreground_runs(strings: Sequence[bytes], num_pixels: int):
@@ -197,8 +199,9 @@ def _foreground_runs(strings: Sequence[bytes], num_pixels: int):
         starts: (R,) int64 first pixel (column-major flat index) of each run.
         ends: (R,) int64 one past the last pixel of each run.
     """
-    counts, owner, odd = _parse_rle_strings(strings)  # (V,) x 3
-    run_end = _segmented_cumsum(counts, owner)  # (V,)
+    counts, owner, first, odd = _parse_rle_strings(strings)  # (V,) x 4
+    sums = np.cumsum(counts)  # (V,)
+    run_end = sums - (sums[first] - counts[first])  # (V,) within its string
     if run_end.size and run_end.max() > num_pixels:
         raise ValueError('RLE mask has more pixels than its frame '
                          f'({num_pixels})')
@@ -240,7 +243,7 @@ def _mean_of_truthy(values) -> float:
 
 
 def _to_rle_bytes(segm, height: int, width: int, where: str):
-    """Convert one frame's mask to compressed RLE counts bytes (None if absent).
+    """One frame's mask -> compressed RLE counts bytes (None if absent).
 
     Polygons (list of lists) are merged into one mask and uncompressed RLE
     (``counts`` is a list) is compressed, both with the video's height and
@@ -273,7 +276,8 @@ def _boxes_array(boxes, where: str) -> Tuple[np.ndarray, np.ndarray]:
     for f, box in enumerate(boxes):
         if box is not None and len(box) > 0:
             if len(box) != 4:
-                raise ValueError(f'{where}: frame {f} box must be [x, y, w, h]')
+                raise ValueError(
+                    f'{where}: frame {f} box must be [x, y, w, h]')
             array[f] = box
             present[f] = True
     return array, present
@@ -300,10 +304,17 @@ def _flatten_tracks(tracks: Sequence[_Track]):
 
 
 def _frame_areas(tracks: Sequence[_Track], height: int, width: int,
-                 num_frames: int) -> np.ndarray:
-    """(T, F) int64 pixel count per mask track and frame (0 if absent)."""
+                 num_frames: int, with_boxes: bool = False):
+    """Per-frame pixel counts (and pixel boxes) of mask tracks.
+
+    Returns:
+        areas: (T, F) int64 pixel count per track and frame (0 if absent).
+        boxes (only if ``with_boxes``): (T, F, 4) float64 ``[x0, y0, x1, y1]``
+            pixel extent, all 0 where absent or empty.
+    """
     track_index, frame_index, strings = _flatten_tracks(tracks)  # (N,)
     areas = np.zeros((len(tracks), num_frames), dtype=np.int64)  # (T, F)
+    boxes = np.zeros((len(tracks), num_frames, 4))  # (T, F, 4)
     if strings:
         rles = [{'size': [height, width], 'counts': c} for c in strings]
         # pycocotools' area() breaks on > 255 masks under numpy 2 (it builds
@@ -312,24 +323,31 @@ def _frame_areas(tracks: Sequence[_Track], height: int, width: int,
             mask_utils.area(rles[i:i + _AREA_CHUNK])
             for i in range(0, len(rles), _AREA_CHUNK)
         ])
-    return areas
+        if with_boxes:
+            xywh = mask_utils.toBbox(rles)  # (N, 4)
+            xywh[:, 2:] += xywh[:, :2]
+            boxes[track_index, frame_index] = xywh
+    return (areas, boxes) if with_boxes else areas
 
 
 def _frame_runs(tracks: Sequence[_Track], num_pixels: int,
-                frames: np.ndarray):
-    """Foreground runs of the masks of ``tracks`` in the selected frames.
+                needed: np.ndarray):
+    """Foreground runs of the selected masks of ``tracks``.
 
     Args:
         tracks: T mask tracks.
         num_pixels: height * width.
-        frames: (F,) bool, frames whose masks are needed.
+        needed: (T, F) bool, masks whose runs are wanted.
 
     Returns:
         run_track, run_frame, run_start, run_end: (R,) int64, sorted by
         (track, frame, start).
     """
     track_index, frame_index, strings = _flatten_tracks(tracks)  # (N,)
-    keep = np.flatnonzero(frames[frame_index]) if strings else track_index
+    if strings:
+        keep = np.flatnonzero(needed[track_index, frame_index])
+    else:
+        keep = track_index
     strings = [strings[i] for i in keep]
     owner, starts, ends = _foreground_runs(strings, num_pixels)  # (R,) x 3
     track_index, frame_index = track_index[keep], frame_index[keep]
@@ -400,17 +418,21 @@ def mask_video_ious(dets: Sequence[_Track], gts: Sequence[_Track],
     num_dets, num_gts = len(dets), len(gts)
     num_pixels = height * width
     num_frames = max([t.num_frames for t in list(dets) + list(gts)] or [0])
-    det_areas = _frame_areas(dets, height, width, num_frames)  # (D, F)
+    det_areas, det_boxes = _frame_areas(dets, height, width, num_frames,
+                                        with_boxes=True)  # (D, F), (D, F, 4)
     det_avg = _mean_nonzero_rows(det_areas)  # (D,)
     if num_dets == 0 or num_gts == 0:
         return np.zeros((num_dets, num_gts)), det_avg
-    gt_areas = _frame_areas(gts, height, width, num_frames)  # (G, F)
-    # Only frames where both sides have some pixels can intersect.
-    shared = (det_areas > 0).any(0) & (gt_areas > 0).any(0)  # (F,)
-    d_track, d_frame, d_start, d_end = _frame_runs(dets, num_pixels,
-                                                   shared)  # (Rd,) x 4
-    g_track, g_frame, g_start, g_end = _frame_runs(gts, num_pixels,
-                                                   shared)  # (Rg,) x 4
+    gt_areas, gt_boxes = _frame_areas(gts, height, width, num_frames,
+                                      with_boxes=True)  # (G, F), (G, F, 4)
+    # Masks can only intersect where their pixel boxes do: parse only those.
+    lo = np.maximum(det_boxes[:, None, :, :2], gt_boxes[None, :, :, :2])
+    hi = np.minimum(det_boxes[:, None, :, 2:], gt_boxes[None, :, :, 2:])
+    boxes_meet = (lo < hi).all(-1)  # (D, G, F)
+    d_track, d_frame, d_start, d_end = _frame_runs(
+        dets, num_pixels, boxes_meet.any(1))  # (Rd,) x 4
+    g_track, g_frame, g_start, g_end = _frame_runs(
+        gts, num_pixels, boxes_meet.any(0))  # (Rg,) x 4
     if d_start.size == 0 or g_start.size == 0:
         inter = np.zeros((num_dets, num_gts), dtype=np.int64)
     else:
@@ -437,14 +459,13 @@ def _run_intersections(d_track, d_frame, d_start, d_end, g_track, g_frame,
         (D, G) int64 intersections summed over frames.
     """
     # Place every ground-truth run on one number line: the mask of
-    # (gt g, frame f) occupies [(g * F + f) * L, (g * F + f) * L + HW), with
-    # L = HW + 1 so masks never touch.  Runs are then already sorted.
+    # (gt g, frame f) -- "cell" g * F + f -- occupies [c * L, c * L + HW)
+    # with L = HW + 1, so masks never touch.  Runs are then already sorted.
     span = np.int64(num_pixels + 1)
-    g_base = (g_track * num_frames + g_frame) * span  # (Rg,)
-    run_starts = g_base + g_start  # (Rg,) sorted
-    run_ends = g_base + g_end  # (Rg,)
-    run_len = g_end - g_start
-    pixels_before_run = np.concatenate(([0], np.cumsum(run_len)[:-1]))
+    g_cell = g_track * num_frames + g_frame  # (Rg,) non-decreasing
+    run_starts = g_cell * span + g_start  # (Rg,) sorted
+    run_ends = g_cell * span + g_end  # (Rg,)
+    pixels_before_run = np.cumsum(g_end - g_start) - (g_end - g_start)
 
     def pixels_before(keys: np.ndarray) -> np.ndarray:
         """Number of ground-truth pixels on the number line before ``keys``."""
@@ -453,14 +474,29 @@ def _run_intersections(d_track, d_frame, d_start, d_end, g_track, g_frame,
         inside = np.minimum(keys, run_ends[jc]) - run_starts[jc]
         return np.where(j >= 0, pixels_before_run[jc] + inside, 0)
 
-    # Query every detection run against every ground truth of its frame.
-    gt_ids = np.arange(num_gts, dtype=np.int64)[:, None]  # (G, 1)
-    d_base = (gt_ids * num_frames + d_frame[None, :]) * span  # (G, Rd)
-    covered = (pixels_before(d_base + d_end[None, :]) -
-               pixels_before(d_base + d_start[None, :]))  # (G, Rd)
-    flat = gt_ids * num_dets + d_track[None, :]  # (G, Rd) -> (g, d) cell
-    inter = np.bincount(flat.ravel(), weights=covered.ravel(),
-                        minlength=num_gts * num_dets)
+    # Pixel range [first, last) covered by each (gt, frame) mask; empty
+    # (first > last) where the gt has no pixels in that frame.
+    num_cells = num_gts * num_frames
+    cell_first = np.full(num_cells, num_pixels + 1, dtype=np.int64)  # (G*F,)
+    cell_last = np.zeros(num_cells, dtype=np.int64)  # (G*F,)
+    is_new = np.ones(g_cell.size, dtype=bool)  # (Rg,) first run of its cell
+    is_new[1:] = g_cell[1:] != g_cell[:-1]
+    is_end = np.ones(g_cell.size, dtype=bool)  # (Rg,) last run of its cell
+    is_end[:-1] = is_new[1:]
+    cell_first[g_cell[is_new]] = g_start[is_new]
+    cell_last[g_cell[is_end]] = g_end[is_end]
+
+    # Detection runs that reach into the range of a gt mask of their frame:
+    # only those (pairs) can intersect it.
+    cells = (np.arange(num_gts, dtype=np.int64)[:, None] * num_frames +
+             d_frame[None, :])  # (G, Rd)
+    pair_gt, pair_run = np.nonzero((d_end[None, :] > cell_first[cells]) &
+                                   (d_start[None, :] < cell_last[cells]))
+    base = cells[pair_gt, pair_run] * span  # (P,)
+    covered = (pixels_before(base + d_end[pair_run]) -
+               pixels_before(base + d_start[pair_run]))  # (P,)
+    inter = np.bincount(pair_gt * num_dets + d_track[pair_run],
+                        weights=covered, minlength=num_gts * num_dets)
     return np.rint(inter).astype(np.int64).reshape(num_gts, num_dets).T
 
 
@@ -511,12 +547,12 @@ def greedy_match(ious: np.ndarray, gt_ignore: np.ndarray,
                  iou_thresholds: np.ndarray = IOU_THRESHOLDS) -> np.ndarray:
     """COCO greedy matching at all IoU thresholds at once.
 
-    Detections (rows of ``ious``) must be sorted by descending score and
-    ground truths (columns) with ignored ones last.  Each detection in turn
-    takes, among the still free ground truths (crowd ones are never used up)
-    with IoU >= threshold, the best non-ignored one; only if there is none,
-    the best ignored one.  Among equal IoUs the later ground truth wins, as in
-    the official loop.
+    Detections (rows of ``ious``) must be sorted by descending score, ground
+    truths (columns) be in annotation order.  Each detection in turn takes,
+    among the still free ground truths (crowd ones are never used up) with
+    IoU >= threshold, the best non-ignored one; only if there is none, the
+    best ignored one.  Among equal IoUs the later ground truth wins.  This is
+    what the official loop does after stably moving ignored gts last.
 
     Args:
         ious: (D, G) float64.
@@ -577,15 +613,13 @@ def _evaluate_pair(ious, scores, det_areas, gts, area_range, cache):
                        for g in gts], dtype=bool)  # (G,)
     key = gt_out.tobytes()
     if key not in cache:
-        order = np.argsort(gt_out, kind='mergesort')  # ignored last
-        crowd = np.array([g.is_crowd for g in gts], dtype=bool)[order]
+        crowd = np.array([g.is_crowd for g in gts], dtype=bool)  # (G,)
         # The official code marks a match by the gt id, so id 0 is "no match".
-        counts = np.array([g.ann_id != 0 for g in gts], dtype=bool)[order]
-        sorted_ignore = gt_out[order]
-        match = greedy_match(ious[:, order], sorted_ignore, crowd)  # (T, D)
+        counts = np.array([g.ann_id != 0 for g in gts], dtype=bool)  # (G,)
+        match = greedy_match(ious, gt_out, crowd)  # (T, D)
         # Index -1 (no match) reads the appended False.
         matched = np.append(counts, False)[match]  # (T, D)
-        ignored_by_gt = np.append(sorted_ignore, False)[match]  # (T, D)
+        ignored_by_gt = np.append(gt_out, False)[match]  # (T, D)
         cache[key] = (matched, ignored_by_gt)
     matched, ignored_by_gt = cache[key]
     det_out = (det_areas < lo) | (det_areas > hi)  # (D,)
@@ -786,7 +820,7 @@ class YTVISEvaluator:
         self._check_videos(results)
         max_det = self.max_dets[-1]
 
-        # (video_id, category_id) -> [(score, result index)] in input order.
+        # (video_id, category_id) -> indices into results, in input order.
         grouped: Dict[Tuple[Any, Any], List[int]] = defaultdict(list)
         for index, result in enumerate(results):
             if result['category_id'] in self._category_index:

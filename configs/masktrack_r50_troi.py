@@ -1,0 +1,30 @@
+# MaskTrack R-CNN + Temporal RoI Align (box and mask branches), ResNet-50 FPN,
+# YouTube-VIS 2019. Training: a key frame and 2 reference frames within +-9
+# frames; the first is the tracking reference, both are support frames.
+# Inference: the FPN features of the last 2 frames are the support frames.
+_base_ = ['./masktrack_r50.py']
+
+temporal = dict(topk=2, num_heads=4, num_attention_blocks=1)
+model = dict(
+    type='TemporalMaskTrackRCNN',
+    memory_size=2,
+    detector=dict(
+        roi_head=dict(
+            bbox_roi_extractor=dict(type='TemporalRoIExtractor',
+                                    temporal=temporal),
+            mask_roi_extractor=dict(type='TemporalRoIExtractor',
+                                    temporal=temporal))))
+
+train_pipeline = [
+    dict(type='UniformRefFrameSample', num_ref_imgs=2, frame_range=9,
+         filter_key_img=True),
+    dict(type='TransformBroadcaster', share_random_params=True,
+         transforms=[
+             dict(type='LoadImageFromFile'),
+             dict(type='LoadTrackAnnotations', with_mask=True),
+             dict(type='Resize', scale=(640, 360), keep_ratio=True),
+             dict(type='RandomFlip', prob=0.5),
+         ]),
+    dict(type='PackTrackInputs')
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -1,0 +1,172 @@
+"""MaskTrack R-CNN whose RoI features borrow from other frames (TRoI)."""
+from collections import deque
+from typing import Deque, List, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from mmdet.models.vis import MaskTrackRCNN
+from mmdet.registry import MODELS
+from mmdet.structures import TrackSampleList
+
+from .temporal_roi_extractor import temporal_support
+
+
+class FeatureMemory:
+    """FIFO of the FPN features of the last ``size`` frames of one video.
+
+    Holds at most ``size`` frames whatever the video length, so streaming
+    inference over a long video keeps bounded memory.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValueError(f'memory size must be >= 0, got {size}')
+        self.size = size
+        self.frames: Deque[Tuple[Tensor, ...]] = deque(maxlen=max(size, 1))
+
+    def reset(self) -> None:
+        self.frames.clear()
+
+    def __len__(self) -> int:
+        return len(self.frames) if self.size else 0
+
+    def push(self, feats: Tuple[Tensor, ...]) -> None:
+        """Remember one frame's features (level l: (1, C, H_l, W_l))."""
+        if self.size:
+            self.frames.append(tuple(f.detach() for f in feats))
+
+    def support(self) -> Optional[List[Tensor]]:
+        """Per level (1, T, C, H_l, W_l), oldest frame first; None if empty."""
+        if not len(self):
+            return None
+        num_levels = len(self.frames[0])
+        return [
+            torch.stack([frame[lvl][0] for frame in self.frames])[None]
+            for lvl in range(num_levels)
+        ]
+
+
+@MODELS.register_module()
+class TemporalMaskTrackRCNN(MaskTrackRCNN):
+    """MaskTrack R-CNN + Temporal RoI Align on the box and mask branches.
+
+    The detector's RoI extractors must be
+    :class:`~vis.models.TemporalRoIExtractor`. Both the box and the mask
+    branch use it: the box branch because classification and box regression
+    of a blurred or occluded object gain most from sharper views of it; the
+    mask branch because its masks come from the same RoI features and are
+    the metric (the track head keeps plain RoIAlign: it compares instances
+    across frames, where mixing frames would blur identities).
+
+    Training: each sample is a key frame and R >= 1 reference frames. The
+    first reference frame is the tracking reference (MaskTrack R-CNN's match
+    loss) and every reference frame is a support frame; the features of the
+    extra ones are computed without gradient, which keeps the step cost close
+    to the baseline's (two backbone passes with gradient).
+
+    Inference is online: the FPN features of the last ``memory_size`` frames
+    are kept in a FIFO :class:`FeatureMemory` (reset at each video's first
+    frame) and serve as support frames of the current one; the first frame of
+    a video has no support and gets plain RoIAlign.
+
+    Args:
+        memory_size (int): support frames used at inference.
+        **kwargs: as :class:`mmdet.models.vis.MaskTrackRCNN`.
+    """
+
+    def __init__(self, *, memory_size: int = 2, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.feature_memory = FeatureMemory(memory_size)
+
+    def loss(self, inputs: Tensor, data_samples: TrackSampleList,
+             **kwargs) -> dict:
+        """Losses of a batch.
+
+        Args:
+            inputs (Tensor): (N, T, C, H, W), a key frame and T-1 reference
+                frames per sample.
+            data_samples (list[TrackDataSample]): with key/reference frame
+                indices and ground truth.
+        """
+        if inputs.dim() != 5 or inputs.size(1) < 2:
+            raise ValueError('TemporalMaskTrackRCNN needs (N, T>=2, C, H, W) '
+                             f'inputs, got {tuple(inputs.shape)}')
+        batch = torch.arange(len(inputs))
+        key_inds = [s.key_frames_inds[0] for s in data_samples]
+        ref_inds = [list(s.ref_frames_inds) for s in data_samples]
+        if len({len(r) for r in ref_inds}) != 1:
+            raise ValueError('every sample needs the same number of '
+                             'reference frames')
+        key_data_samples = [s.get_key_frames()[0] for s in data_samples]
+        x = self.detector.extract_feat(inputs[batch, key_inds].contiguous())
+        ref_x = self.detector.extract_feat(
+            inputs[batch, [r[0] for r in ref_inds]].contiguous())
+        supports = [[f[:, None] for f in ref_x]]  # level l: (N, 1, C, H, W)
+        with torch.no_grad():
+            for j in range(1, len(ref_inds[0])):
+                extra = self.detector.extract_feat(
+                    inputs[batch, [r[j] for r in ref_inds]].contiguous())
+                supports.append([f[:, None] for f in extra])
+        support = [torch.cat(per_level, dim=1)  # (N, R, C, H_l, W_l)
+                   for per_level in zip(*supports)]
+
+        losses = dict()
+        proposal_cfg = self.detector.train_cfg.get(
+            'rpn_proposal', self.detector.test_cfg.rpn)
+        rpn_losses, rpn_results_list = self.detector.rpn_head.loss_and_predict(
+            x, key_data_samples, proposal_cfg=proposal_cfg, **kwargs)
+        for key in list(rpn_losses):
+            if 'loss' in key and 'rpn' not in key:
+                rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
+        losses.update(rpn_losses)
+        with temporal_support(self.detector.roi_head, support):
+            losses.update(self.detector.roi_head.loss(
+                x, rpn_results_list, key_data_samples, **kwargs))
+        losses.update(self.track_head.loss(x, ref_x, rpn_results_list,
+                                           data_samples, **kwargs))
+        return losses
+
+    def predict(self, inputs: Tensor, data_samples: TrackSampleList,
+                rescale: bool = True, **kwargs) -> TrackSampleList:
+        """Track the frames of one video (or one frame of it) online.
+
+        Args:
+            inputs (Tensor): (1, T, C, H, W) consecutive frames of a video.
+            data_samples (list[TrackDataSample]): one video's samples.
+        """
+        if len(data_samples) != 1:
+            raise ValueError('TemporalMaskTrackRCNN predicts one video at a '
+                             'time (batch size 1)')
+        track_data_sample = data_samples[0]
+        for t in range(len(track_data_sample)):
+            self.predict_frame(inputs[:, t].contiguous(),
+                               track_data_sample[t], rescale=rescale,
+                               **kwargs)
+        return [track_data_sample]
+
+    def predict_frame(self, img: Tensor, img_data_sample, rescale: bool = True,
+                      **kwargs):
+        """Detect, segment and track one frame; fills
+        ``img_data_sample.pred_instances`` / ``pred_track_instances``.
+
+        Args:
+            img (Tensor): (1, C, H, W) the frame.
+            img_data_sample (DetDataSample): its metainfo (``frame_id`` 0
+                starts a new video: tracker and feature memory are reset).
+        """
+        if img_data_sample.frame_id == 0:
+            self.tracker.reset()
+            self.feature_memory.reset()
+        x = self.detector.extract_feat(img)
+        with temporal_support(self.detector.roi_head,
+                              self.feature_memory.support()):
+            rpn_results = self.detector.rpn_head.predict(x, [img_data_sample])
+            det = self.detector.roi_head.predict(x, rpn_results,
+                                                 [img_data_sample],
+                                                 rescale=rescale)[0]
+        img_data_sample.pred_instances = det
+        img_data_sample.pred_track_instances = self.tracker.track(
+            model=self, feats=x, data_sample=img_data_sample, **kwargs)
+        self.feature_memory.push(x)
+        return img_data_sample

@@ -1,0 +1,91 @@
+"""An FPN RoI extractor that applies Temporal RoI Align with support frames."""
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
+from mmdet.registry import MODELS
+
+from ..ops import TemporalRoIAlign
+
+
+@MODELS.register_module()
+class TemporalRoIExtractor(SingleRoIExtractor):
+    """:class:`SingleRoIExtractor` + Temporal RoI Align.
+
+    RoIAlign runs as in mmdet (the ``roi_layer`` config is looked up in
+    ``mmcv.ops`` by the parent); then, while support features are set (see
+    :func:`temporal_support`), each RoI's features are enriched with the most
+    similar features of the support frames **at the FPN level the RoI is
+    assigned to** and aggregated by temporal attention. Without support
+    frames the output is plain RoIAlign, exactly.
+
+    The Temporal RoI Align module is built here explicitly, not through
+    ``roi_layer``, because mmdet resolves ``roi_layer`` types in ``mmcv.ops``
+    by name.
+
+    Args:
+        temporal (dict): arguments of :class:`vis.ops.TemporalRoIAlign`
+            (``topk``, ``num_heads``, ``num_attention_blocks``...);
+            ``in_channels`` defaults to ``out_channels``.
+        **kwargs: passed to :class:`SingleRoIExtractor` (``roi_layer``,
+            ``out_channels``, ``featmap_strides``...).
+    """
+
+    def __init__(self, *, temporal: Optional[dict] = None, **kwargs):
+        super().__init__(**kwargs)
+        temporal = dict(temporal or {})
+        temporal.setdefault('in_channels', self.out_channels)
+        self.temporal_align = TemporalRoIAlign(**temporal)
+        # per FPN level: (N, T, C, H_l, W_l) support features, or None
+        self.support_feats: Optional[List[Tensor]] = None
+
+    def forward(self, feats: Sequence[Tensor], rois: Tensor,
+                roi_scale_factor: Optional[float] = None) -> Tensor:
+        """Extract RoI features.
+
+        Args:
+            feats (Sequence[Tensor]): key-frame FPN features, level l of
+                shape (N, C, H_l, W_l).
+            rois (Tensor): (K, 5) as (batch_idx, x1, y1, x2, y2).
+
+        Returns:
+            Tensor: (K, C, S, S) RoI features.
+        """
+        roi_feats = super().forward(feats, rois, roi_scale_factor)
+        support = self.support_feats
+        if support is None or len(rois) == 0 or support[0].shape[1] == 0:
+            return roi_feats
+        num_levels = len(feats)
+        levels = self.map_roi_levels(rois, num_levels)  # (K,)
+        batch_ids = rois[:, 0].long()  # (K,)
+        out = roi_feats.clone()
+        for lvl in range(num_levels):
+            for b in torch.unique(batch_ids[levels == lvl]).tolist():
+                sel = ((levels == lvl) & (batch_ids == b)).nonzero()[:, 0]
+                out[sel] = self.temporal_align(roi_feats[sel],
+                                               support[lvl][b])
+        return out
+
+
+def temporal_extractors(module: nn.Module) -> List[TemporalRoIExtractor]:
+    """All :class:`TemporalRoIExtractor` submodules of ``module``."""
+    return [m for m in module.modules() if isinstance(m, TemporalRoIExtractor)]
+
+
+@contextmanager
+def temporal_support(module: nn.Module,
+                     support_feats: Optional[Sequence[Tensor]]
+                     ) -> Iterator[None]:
+    """Let every :class:`TemporalRoIExtractor` in ``module`` use
+    ``support_feats`` (per level (N, T, C, H_l, W_l)) inside the block."""
+    extractors = temporal_extractors(module)
+    for ex in extractors:
+        ex.support_feats = list(support_feats) if support_feats else None
+    try:
+        yield
+    finally:
+        for ex in extractors:
+            ex.support_feats = None
