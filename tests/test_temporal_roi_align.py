@@ -323,3 +323,28 @@ def test_repr_has_settings():
                     'num_attention_blocks=2', 'max_chunk_elems=1234']:
         assert setting in text
     assert 'TemporalAttention(' in text
+
+
+def test_gradients_match_reference_autograd():
+    """Analytic (sparse) backward vs autograd through the loop reference.
+    topk = H*W: with an all-zero RoI cell, an all-zero support location and
+    one of norm < 1e-12 (clamped norms: no projection term in the gradient);
+    all locations are kept, so ties between the zero similarities do not
+    matter. topk = 2: generic inputs."""
+    for topk in [6, 2]:
+        x, s = make_inputs(2, 3, 2, 2, 2, 3, seed=7)
+        if topk == 6:
+            x[1, :, 0, 1] = 0
+            s[1, :, 0, 0] = 0
+            s[0, :, 1, 2] *= 1e-13 / s[0, :, 1, 2].norm()
+        x.requires_grad_(True)
+        s.requires_grad_(True)
+        out = most_similar_roi_align(x, s, topk=topk, max_chunk_elems=7)
+        ref = ref_most_similar(x, s, topk)
+        torch.testing.assert_close(out, ref, **TOL)
+        weight = torch.randn(out.shape, dtype=out.dtype,
+                             generator=torch.Generator().manual_seed(topk))
+        grads = torch.autograd.grad((out * weight).sum(), (x, s))
+        ref_grads = torch.autograd.grad((ref * weight).sum(), (x, s))
+        for got, exp in zip(grads, ref_grads):
+            torch.testing.assert_close(got, exp, **TOL)

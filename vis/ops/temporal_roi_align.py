@@ -73,28 +73,38 @@ def _chunk_plan(num_frames: int, num_cells: int, num_locs: int,
 class _MostSimilarAlign(torch.autograd.Function):
     """Top-k cosine search and weighted gather, with a sparse backward.
 
+    Inputs: ``q`` (M, C) unit-norm RoI cells, ``v`` (T, C, N) raw support.
+    Output: (T, C, M).
+
+    The support is normalised on the fly: a chunk's similarities are
+    ``(q @ v) / |v|`` (the norms ``|v|``, (T, 1, N), are the only extra
+    support-sized state), so no normalised copy of the support is made.
+
     Forward, per chunk: the dense similarity block, its top-k, the softmax of
     the top-k values and the weighted sum of the raw support features. Only
-    the top-k indices and softmax weights (``(T, M, k)`` each) are kept for
-    backward, never a similarity block.
+    the top-k indices, values and softmax weights (``(T, M, k)`` each) are
+    kept for backward, never a similarity block.
 
     Backward only touches the ``k`` selected locations per cell and frame
     (the gradient of a top-k is zero elsewhere), so it costs
-    ``O(T*M*k*C)`` time instead of the forward's ``O(T*M*N*C)``. It is not
-    itself differentiable (no double backward).
-
-    Inputs: ``q`` (M, C) unit-norm cells, ``s`` (T, C, N) unit-norm support,
-    ``v`` (T, C, N) raw support. Output: (T, C, M).
+    ``O(T*M*k*C)`` time instead of the forward's ``O(T*M*N*C)``, plus the
+    ``(T, C, N)`` gradient of ``v``. With ``s = v / max(|v|, eps)`` and
+    ``cos = q . s``: ``d cos / d q = s`` and ``d cos / d v = (q - cos * s) /
+    |v|`` (``q / eps`` where the norm is clamped, as in F.normalize). It is
+    not itself differentiable (no double backward).
     """
 
     @staticmethod
-    def forward(ctx, q: Tensor, s: Tensor, v: Tensor, topk: int,
+    def forward(ctx, q: Tensor, v: Tensor, topk: int,
                 max_chunk_elems: int) -> Tensor:
         num_cells, channels = q.shape
-        num_frames, _, num_locs = s.shape
+        num_frames, _, num_locs = v.shape
+        norms = v.norm(dim=1, keepdim=True)  # (T, 1, N)
+        inv_norms = 1.0 / norms.clamp_min(_NORM_EPS)  # (T, 1, N)
         out = v.new_empty(num_frames, channels, num_cells)  # (T, C, M)
         idx = torch.empty(num_frames, num_cells, topk, dtype=torch.long,
                           device=v.device)  # (T, M, k)
+        cos = v.new_empty(num_frames, num_cells, topk)  # (T, M, k)
         weights = v.new_empty(num_frames, num_cells, topk)  # (T, M, k)
         frames_step, cells_step = _chunk_plan(num_frames, num_cells, num_locs,
                                               max_chunk_elems)
@@ -103,32 +113,35 @@ class _MostSimilarAlign(torch.autograd.Function):
             for m0 in range(0, num_cells, cells_step):
                 m1 = min(num_cells, m0 + cells_step)
                 tc, mc = t1 - t0, m1 - m0
-                # (mc, C) @ (tc, C, N) -> (tc, mc, N): the only dense block
-                sim = torch.matmul(q[m0:m1], s[t0:t1])
+                # (tc, mc, C) @ (tc, C, N) -> (tc, mc, N): the only dense
+                # block; times 1/|v| (tc, 1, N) -> cosine similarities
+                sim = torch.bmm(q[m0:m1].expand(tc, mc, channels), v[t0:t1])
+                sim.mul_(inv_norms[t0:t1])
                 vals, top = sim.topk(topk, dim=2)  # (tc, mc, k) each
                 del sim
                 w = vals.softmax(dim=2)  # (tc, mc, k)
                 # gather raw support at the top locations: (tc, C, mc*k)
                 gathered = v[t0:t1].gather(
                     2, top.reshape(tc, 1, mc * topk).expand(tc, channels, -1))
+                # (tc, C, mc*k) -> (tc, C, mc, k)
                 gathered = gathered.view(tc, channels, mc, topk)
                 # weighted sum over k: (tc, C, mc)
                 out[t0:t1, :, m0:m1] = (gathered * w.unsqueeze(1)).sum(3)
                 idx[t0:t1, m0:m1] = top
+                cos[t0:t1, m0:m1] = vals
                 weights[t0:t1, m0:m1] = w
-        ctx.save_for_backward(q, s, v, idx, weights)
+        ctx.save_for_backward(q, v, norms, idx, cos, weights)
         ctx.chunk = (frames_step, cells_step)
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: Tensor):
-        q, s, v, idx, weights = ctx.saved_tensors
+        q, v, norms, idx, cos, weights = ctx.saved_tensors
         num_frames, num_cells, topk = idx.shape
         channels = q.size(1)
-        need_q, need_s, need_v = ctx.needs_input_grad[:3]
+        need_q, need_v = ctx.needs_input_grad[:2]
         grad_q = torch.zeros_like(q) if need_q else None  # (M, C)
-        grad_s = torch.zeros_like(s) if need_s else None  # (T, C, N)
         grad_v = torch.zeros_like(v) if need_v else None  # (T, C, N)
         frames_step, cells_step = ctx.chunk
         for t0 in range(0, num_frames, frames_step):
@@ -137,33 +150,36 @@ class _MostSimilarAlign(torch.autograd.Function):
                 m1 = min(num_cells, m0 + cells_step)
                 tc, mc = t1 - t0, m1 - m0
                 top = idx[t0:t1, m0:m1]  # (tc, mc, k)
-                w = weights[t0:t1, m0:m1]  # (tc, mc, k)
+                w = weights[t0:t1, m0:m1].unsqueeze(1)  # (tc, 1, mc, k)
                 g = grad_out[t0:t1, :, m0:m1].unsqueeze(3)  # (tc, C, mc, 1)
-                top_exp = top.reshape(tc, 1, mc * topk).expand(
-                    tc, channels, -1)  # (tc, C, mc*k)
-                if need_v:
-                    # d out / d v: w at the selected locations, (tc, C, mc*k)
-                    src = (g * w.unsqueeze(1)).view(tc, channels, mc * topk)
-                    grad_v[t0:t1].scatter_add_(2, top_exp, src)
-                if not (need_q or need_s):
-                    continue
-                # d out / d w = raw features there: (tc, C, mc, k) -> (tc,mc,k)
+                top_flat = top.reshape(tc, 1, mc * topk)  # (tc, 1, mc*k)
+                top_exp = top_flat.expand(tc, channels, -1)  # (tc, C, mc*k)
+                # raw support at the selected locations: (tc, C, mc, k)
                 vg = v[t0:t1].gather(2, top_exp).view(tc, channels, mc, topk)
-                grad_w = (vg * g).sum(1)
-                # softmax backward -> gradient of the top-k similarities
-                grad_sim = w * (grad_w - (w * grad_w).sum(2, keepdim=True))
+                # out = sum_k w * vg: d/dw -> (tc, 1, mc, k)
+                grad_w = (vg * g).sum(1, keepdim=True)
+                # softmax backward -> d/dcos, (tc, 1, mc, k)
+                grad_cos = w * (grad_w - (w * grad_w).sum(3, keepdim=True))
+                # norms at the selected locations: (tc, 1, mc, k)
+                ng = norms[t0:t1].gather(2, top_flat).view(tc, 1, mc, topk)
+                inv = 1.0 / ng.clamp_min(_NORM_EPS)
+                sg = vg * inv  # normalised support there, (tc, C, mc, k)
                 if need_q:
-                    # sim = q . s_sel: sum_t,k grad_sim * s_sel -> (mc, C)
-                    sg = s[t0:t1].gather(2, top_exp).view(
-                        tc, channels, mc, topk)
-                    grad_q[m0:m1] += torch.einsum('tmk,tcmk->mc', grad_sim, sg)
-                if need_s:
-                    # (tc, 1, mc, k) * (1, C, mc, 1) -> (tc, C, mc*k)
-                    src = grad_sim.unsqueeze(1) * q[m0:m1].t().reshape(
-                        1, channels, mc, 1)
-                    grad_s[t0:t1].scatter_add_(
+                    # cos = q . s: sum over t, k of grad_cos * s -> (mc, C)
+                    grad_q[m0:m1] += torch.einsum('tmk,tcmk->mc',
+                                                  grad_cos.squeeze(1), sg)
+                if need_v:
+                    # (C, mc) -> (1, C, mc, 1)
+                    qc = q[m0:m1].t().reshape(1, channels, mc, 1)
+                    # projection term only where the norm is not clamped
+                    proj = sg * (cos[t0:t1, m0:m1].unsqueeze(1) *
+                                 (ng > _NORM_EPS))
+                    # via w: g * w; via cos: grad_cos * (q - cos * s) / |v|
+                    src = g * w + grad_cos * inv * (qc - proj)
+                    # (tc, C, mc, k) -> (tc, C, mc*k), summed into locations
+                    grad_v[t0:t1].scatter_add_(
                         2, top_exp, src.reshape(tc, channels, mc * topk))
-        return grad_q, grad_s, grad_v, None, None
+        return grad_q, grad_v, None, None
 
 
 def most_similar_roi_align(
@@ -186,15 +202,22 @@ def most_similar_roi_align(
     The ``(T, M, N)`` similarity tensor is never materialised: it is computed
     in chunks of at most ``max_chunk_elems`` elements (chunks over support
     frames, or over RoI cells within one frame; never less than one cell of
-    one frame, i.e. ``N`` elements). Only the top-k indices and weights are
+    one frame, i.e. ``N`` elements). The support is not copied: its norms
+    rescale each chunk. Only the top-k indices, similarities and weights are
     kept for backward.
 
-    Complexity: time ``O(T*K*S^2*H*W*C)`` forward (dense similarities) and
-    ``O(T*K*S^2*k*C + T*C*H*W)`` backward (sparse: only the selected
-    locations); extra memory ``O(chunk)`` with ``chunk <= max(max_chunk_elems,
-    H*W)`` similarity elements (i.e. ``O(chunk_cells*H*W)`` with
-    ``chunk_cells`` RoI cells of ``S^2`` per RoI), plus ``O(T*C*H*W)`` for
-    the normalised support and the outputs ``O(T*K*C*S^2)``.
+    Complexity:
+
+    * time ``O(T*K*S^2*H*W*C)`` forward (dense similarities, plus the top-k
+      over ``H*W`` per cell and frame); ``O(T*K*S^2*k*C + T*C*H*W)``
+      backward (sparse: only the selected locations, plus zeroing the
+      support gradient);
+    * extra memory ``O(chunk*S^2*H*W)`` for ``chunk`` RoIs (``chunk * S^2 *
+      H * W <= max(max_chunk_elems, H*W)``, the chunk may also hold several
+      frames or part of a RoI's cells), plus the outputs ``O(T*K*C*S^2)``,
+      the saved indices/weights ``O(T*K*S^2*k)`` and the norms ``O(T*H*W)``;
+      backward adds the input gradients (``O(T*C*H*W)`` for the support)
+      and ``O(chunk*S^2*k*C)`` temporaries.
 
     Ties between equal similarities are broken by :meth:`torch.topk`.
     Gradients flow to both inputs (through the softmax weights, the cosine
@@ -228,8 +251,7 @@ def most_similar_roi_align(
     cells = roi_feats.permute(0, 2, 3, 1).reshape(-1, channels)
     q = F.normalize(cells, dim=1, eps=_NORM_EPS)  # (M, C)
     v = support_feats.flatten(2)  # (T, C, H, W) -> (T, C, N)
-    s = F.normalize(v, dim=1, eps=_NORM_EPS)  # (T, C, N)
-    out = _MostSimilarAlign.apply(q, s, v, topk, max_chunk_elems)  # (T,C,M)
+    out = _MostSimilarAlign.apply(q, v, topk, max_chunk_elems)  # (T, C, M)
     # (T, C, M) -> (T, C, K, S, S) -> (T, K, C, S, S)
     return out.view(num_frames, channels, num_rois, size_h,
                     size_w).transpose(1, 2)
