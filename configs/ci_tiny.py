@@ -19,26 +19,11 @@ model = dict(
         roi_extractor=dict(out_channels=channels),
         embed_head=dict(in_channels=channels, fc_out_channels=64)))
 
-train_pipeline = [
-    dict(type='UniformRefFrameSample', num_ref_imgs=1, frame_range=4,
-         filter_key_img=True),
-    dict(type='TransformBroadcaster', share_random_params=True,
-         transforms=[
-             dict(type='LoadImageFromFile'),
-             dict(type='LoadTrackAnnotations', with_mask=True),
-             dict(type='Resize', scale=img_scale, keep_ratio=True),
-             dict(type='RandomFlip', prob=0.5),
-         ]),
-    dict(type='PackTrackInputs')
-]
-test_pipeline = [
-    dict(type='TransformBroadcaster',
-         transforms=[
-             dict(type='LoadImageFromFile'),
-             dict(type='Resize', scale=img_scale, keep_ratio=True),
-         ]),
-    dict(type='PackTrackInputs')
-]
+train_pipeline = _base_.train_pipeline
+train_pipeline[0].frame_range = 4  # UniformRefFrameSample
+train_pipeline[1].transforms[2].scale = img_scale  # Resize
+test_pipeline = _base_.test_pipeline
+test_pipeline[0].transforms[1].scale = img_scale  # Resize
 train_dataloader = dict(num_workers=0, persistent_workers=False,
                         dataset=dict(pipeline=train_pipeline,
                                      filter_cfg=dict(min_size=0)))

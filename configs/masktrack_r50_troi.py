@@ -15,16 +15,8 @@ model = dict(
             mask_roi_extractor=dict(type='TemporalRoIExtractor',
                                     temporal=temporal))))
 
-train_pipeline = [
-    dict(type='UniformRefFrameSample', num_ref_imgs=2, frame_range=9,
-         filter_key_img=True),
-    dict(type='TransformBroadcaster', share_random_params=True,
-         transforms=[
-             dict(type='LoadImageFromFile'),
-             dict(type='LoadTrackAnnotations', with_mask=True),
-             dict(type='Resize', scale=(640, 360), keep_ratio=True),
-             dict(type='RandomFlip', prob=0.5),
-         ]),
-    dict(type='PackTrackInputs')
-]
+# key frame + 2 reference frames: the first is the tracking reference,
+# both are support frames
+train_pipeline = _base_.train_pipeline
+train_pipeline[0].update(num_ref_imgs=2, frame_range=9)
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -37,26 +37,13 @@ model = dict(
         embed_head=dict(in_channels=channels, fc_out_channels=256),
         train_cfg=dict(sampler=dict(num=64))))
 
-train_pipeline = [
-    dict(type='UniformRefFrameSample', num_ref_imgs=1, frame_range=6,
-         filter_key_img=True),
-    dict(type='TransformBroadcaster', share_random_params=True,
-         transforms=[
-             dict(type='LoadImageFromFile'),
-             dict(type='LoadTrackAnnotations', with_mask=True),
-             dict(type='Resize', scale=img_scale, keep_ratio=True),
-             dict(type='RandomFlip', prob=0.5),
-         ]),
-    dict(type='PackTrackInputs')
-]
-test_pipeline = [
-    dict(type='TransformBroadcaster',
-         transforms=[
-             dict(type='LoadImageFromFile'),
-             dict(type='Resize', scale=img_scale, keep_ratio=True),
-         ]),
-    dict(type='PackTrackInputs')
-]
+# the base pipelines, at this config's frame size; tracking references come
+# from +-6 frames (the generated videos are 12 frames long)
+train_pipeline = _base_.train_pipeline
+train_pipeline[0].frame_range = 6  # UniformRefFrameSample
+train_pipeline[1].transforms[2].scale = img_scale  # Resize
+test_pipeline = _base_.test_pipeline
+test_pipeline[0].transforms[1].scale = img_scale  # Resize
 train_dataloader = dict(
     batch_size=2,
     num_workers=1,
@@ -72,7 +59,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'valid.json')
 test_evaluator = val_evaluator
 
-max_epochs = 4
+max_epochs = 5
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
