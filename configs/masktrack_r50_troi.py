@@ -1,4 +1,4 @@
-# MaskTrack R-CNN + Temporal RoI Align (box and mask branches), ResNet-50 FPN,
+# MaskTrack R-CNN + Temporal RoI Align (mask branch), ResNet-50 FPN,
 # YouTube-VIS 2019. Training: a key frame and 2 reference frames within +-9
 # frames; the first is the tracking reference, both are support frames.
 # Inference: the FPN features of the last 2 frames are the support frames.
@@ -10,8 +10,6 @@ model = dict(
     memory_size=2,
     detector=dict(
         roi_head=dict(
-            bbox_roi_extractor=dict(type='TemporalRoIExtractor',
-                                    temporal=temporal),
             mask_roi_extractor=dict(type='TemporalRoIExtractor',
                                     temporal=temporal))))
 

@@ -1,4 +1,4 @@
-# The quickstart model + Temporal RoI Align on its box and mask branches.
+# The quickstart model + Temporal RoI Align on its mask branch.
 _base_ = ['./quickstart_synthetic.py']
 
 temporal = dict(topk=2, num_heads=4, num_attention_blocks=1)
@@ -7,8 +7,6 @@ model = dict(
     memory_size=2,
     detector=dict(
         roi_head=dict(
-            bbox_roi_extractor=dict(type='TemporalRoIExtractor',
-                                    temporal=temporal),
             mask_roi_extractor=dict(type='TemporalRoIExtractor',
                                     temporal=temporal))))
 

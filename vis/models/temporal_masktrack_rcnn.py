@@ -49,15 +49,19 @@ class FeatureMemory:
 
 @MODELS.register_module()
 class TemporalMaskTrackRCNN(MaskTrackRCNN):
-    """MaskTrack R-CNN + Temporal RoI Align on the box and mask branches.
+    """MaskTrack R-CNN + Temporal RoI Align.
 
-    The detector's RoI extractors must be
-    :class:`~vis.models.TemporalRoIExtractor`. Both the box and the mask
-    branch use it: the box branch because classification and box regression
-    of a blurred or occluded object gain most from sharper views of it; the
-    mask branch because its masks come from the same RoI features and are
-    the metric (the track head keeps plain RoIAlign: it compares instances
-    across frames, where mixing frames would blur identities).
+    Every :class:`~vis.models.TemporalRoIExtractor` of the detector's RoI
+    head gets the support frames' features; the shipped configs use it on
+    the **mask branch** only. The masks are what video mask AP measures, and
+    the mask branch sees few RoIs (the positives when training, the final
+    detections, at most ``max_per_img``, at inference), whereas the box
+    branch sees every proposal (128 sampled RoIs a step, 200 proposals a
+    frame): the most-similar search costs O(RoIs x support pixels), and on
+    the box branch it made training steps 1.75x and inference frames 5.8x
+    slower than the baseline (docs/benchmarks.md). The track head keeps
+    plain RoIAlign: it compares instances across frames, where mixing frames
+    would blur identities.
 
     Training: each sample is a key frame and R >= 1 reference frames. The
     first reference frame is the tracking reference (MaskTrack R-CNN's match
