@@ -7,7 +7,9 @@ Both models are built from their configs with the same seed and fed the same
 generated batches; training steps (forward, backward, optimizer step) and
 online inference (per frame, tracking included) are timed in alternation,
 baseline then TRoI, so that machine noise hits both alike. Prints the medians
-and the ratios TRoI / baseline.
+and the ratios TRoI / baseline. Untrained models detect up to
+``max_per_img`` objects in every frame, the worst case for the TRoI mask
+branch; pass trained checkpoints for realistic inference costs.
 """
 import argparse
 import os.path as osp
@@ -22,6 +24,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
+from mmengine.runner import load_checkpoint  # noqa: E402
 
 import vis  # noqa: E402,F401
 from mmdet.registry import DATASETS, MODELS  # noqa: E402
@@ -29,12 +32,14 @@ from mmdet.utils import register_all_modules  # noqa: E402
 from vis.config_utils import apply_data_root  # noqa: E402
 
 
-def build(config: str, data_root: str):
+def build(config: str, data_root: str, checkpoint: str = None):
     cfg = Config.fromfile(config)
     apply_data_root(cfg, data_root)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
+    if checkpoint:  # trained weights: realistic detection counts
+        load_checkpoint(model, checkpoint, map_location='cpu')
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     train_set = DATASETS.build(cfg.train_dataloader.dataset)
     test_set = DATASETS.build(cfg.test_dataloader.dataset)
@@ -62,14 +67,17 @@ def main(argv=None):
     parser.add_argument('--baseline', default='configs/quickstart_synthetic.py')
     parser.add_argument('--troi', default='configs/quickstart_synthetic_troi.py')
     parser.add_argument('--data-root', default='data/synthetic_ytvis')
+    parser.add_argument('--baseline-ckpt', help='trained baseline weights')
+    parser.add_argument('--troi-ckpt', help='trained TRoI weights')
     parser.add_argument('--repeats', type=int, default=15)
     parser.add_argument('--videos', type=int, default=3)
     args = parser.parse_args(argv)
     register_all_modules()
     MMLogger.get_current_instance().setLevel('WARNING')
-    models = {name: build(cfg, args.data_root)
-              for name, cfg in (('baseline', args.baseline),
-                                ('troi', args.troi))}
+    models = {name: build(cfg, args.data_root, ckpt)
+              for name, cfg, ckpt in (
+                  ('baseline', args.baseline, args.baseline_ckpt),
+                  ('troi', args.troi, args.troi_ckpt))}
     times = {name: dict(train=[], infer=[]) for name in models}
     for i in range(args.repeats + 2):  # the first 2 rounds warm up
         for name, (model, optim, train_set, test_set) in models.items():

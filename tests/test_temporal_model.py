@@ -69,6 +69,24 @@ def test_each_roi_uses_its_level_and_its_images_support_frames():
         assert not torch.allclose(out[k:k + 1], other)
 
 
+def test_large_rois_are_searched_at_temporal_size():
+    temporal, plain = extractors()
+    temporal.temporal_size = 7
+    for layer in list(temporal.roi_layers) + list(plain.roi_layers):
+        layer.output_size = (14, 14)
+    x = feats()
+    support = [f[:, None] for f in feats(seed=3)]  # (N, T=1, C, H, W)
+    with temporal_support(temporal, support):
+        out = temporal(x, ROIS[:1])
+    base = plain(x, ROIS[:1])  # (1, C, 14, 14)
+    small = torch.nn.functional.avg_pool2d(base, 2)  # (1, C, 7, 7)
+    delta = temporal.temporal_align(small, support[0][0]) - small
+    expected = base + torch.nn.functional.interpolate(
+        delta, size=(14, 14), mode='bilinear', align_corners=False)
+    torch.testing.assert_close(out, expected)
+    assert (out - base).abs().sum() > 0  # the support frames changed it
+
+
 def test_feature_memory_is_a_bounded_fifo():
     memory = FeatureMemory(3)
     assert memory.support() is None

@@ -3,6 +3,7 @@ from contextlib import contextmanager
 from typing import Iterator, List, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
@@ -26,19 +27,29 @@ class TemporalRoIExtractor(SingleRoIExtractor):
     ``roi_layer``, because mmdet resolves ``roi_layer`` types in ``mmcv.ops``
     by name.
 
+    The search costs O(RoI cells x support pixels), so RoIs larger than
+    ``temporal_size`` (the mask branch's 14x14) are searched at
+    ``temporal_size`` cells: the features are average-pooled to it, aligned,
+    and the change the alignment makes is upsampled (bilinear) and added
+    back, keeping the full-resolution detail.
+
     Args:
         temporal (dict): arguments of :class:`vis.ops.TemporalRoIAlign`
             (``topk``, ``num_heads``, ``num_attention_blocks``...);
             ``in_channels`` defaults to ``out_channels``.
+        temporal_size (int, optional): cells per side of the temporal
+            search (None: the RoI output size).
         **kwargs: passed to :class:`SingleRoIExtractor` (``roi_layer``,
             ``out_channels``, ``featmap_strides``...).
     """
 
-    def __init__(self, *, temporal: Optional[dict] = None, **kwargs):
+    def __init__(self, *, temporal: Optional[dict] = None,
+                 temporal_size: Optional[int] = None, **kwargs):
         super().__init__(**kwargs)
         temporal = dict(temporal or {})
         temporal.setdefault('in_channels', self.out_channels)
         self.temporal_align = TemporalRoIAlign(**temporal)
+        self.temporal_size = temporal_size
         # per FPN level: (N, T, C, H_l, W_l) support features, or None
         self.support_feats: Optional[List[Tensor]] = None
 
@@ -65,9 +76,19 @@ class TemporalRoIExtractor(SingleRoIExtractor):
         for lvl in range(num_levels):
             for b in torch.unique(batch_ids[levels == lvl]).tolist():
                 sel = ((levels == lvl) & (batch_ids == b)).nonzero()[:, 0]
-                out[sel] = self.temporal_align(roi_feats[sel],
-                                               support[lvl][b])
+                out[sel] = self.align(roi_feats[sel], support[lvl][b])
         return out
+
+    def align(self, roi_feats: Tensor, support_feats: Tensor) -> Tensor:
+        """Temporal RoI Align of (k, C, S, S) RoI features with one image's
+        (T, C, H, W) support maps, at ``temporal_size`` cells."""
+        size = roi_feats.shape[-1]
+        if self.temporal_size is None or self.temporal_size == size:
+            return self.temporal_align(roi_feats, support_feats)
+        small = F.adaptive_avg_pool2d(roi_feats, self.temporal_size)
+        delta = self.temporal_align(small, support_feats) - small  # (k, C, s, s)
+        return roi_feats + F.interpolate(delta, size=roi_feats.shape[-2:],
+                                         mode='bilinear', align_corners=False)
 
 
 def temporal_extractors(module: nn.Module) -> List[TemporalRoIExtractor]:
