@@ -10,9 +10,11 @@ model = dict(
     memory_size=2,
     detector=dict(
         roi_head=dict(
-            # the 14x14 mask RoIs are searched at 7x7 cells (4x cheaper)
+            # the 14x14 mask RoIs are searched at 7x7 cells (4x cheaper); a
+            # zero-initialised gate starts training from plain RoIAlign
             mask_roi_extractor=dict(type='TemporalRoIExtractor',
-                                    temporal=temporal, temporal_size=7))))
+                                    temporal=temporal, temporal_size=7,
+                                    gate_init=0.0))))
 
 # key frame + 2 reference frames: the first is the tracking reference,
 # both are support frames

@@ -159,3 +159,18 @@ def test_online_prediction_keeps_a_bounded_reset_memory(troi_model):
     # per video: frame 0 has no support, then 1, then 2 (the memory size)
     assert seen == [0, 1, 2, 2, 2] * 2
     assert len(model.feature_memory) == 2
+
+
+def test_zero_gate_starts_from_plain_roi_align_and_learns():
+    temporal, plain = extractors()
+    gated = TemporalRoIExtractor(
+        temporal=dict(num_heads=2), gate_init=0.0,
+        roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
+        out_channels=8, featmap_strides=STRIDES).double()
+    x = feats()
+    support = [f[:, None] for f in feats(seed=5)]
+    with temporal_support(gated, support):
+        out = gated(x, ROIS)
+    torch.testing.assert_close(out, plain(x, ROIS), rtol=0, atol=0)
+    out.sum().backward()
+    assert gated.temporal_gate.grad.abs().sum() > 0

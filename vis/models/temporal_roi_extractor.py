@@ -39,17 +39,27 @@ class TemporalRoIExtractor(SingleRoIExtractor):
             ``in_channels`` defaults to ``out_channels``.
         temporal_size (int, optional): cells per side of the temporal
             search (None: the RoI output size).
+        gate_init (float, optional): if set, the output is
+            ``x + g * (TRoI(x) - x)`` with a learnable per-channel gate ``g``
+            starting at this value; 0 starts training from plain RoIAlign
+            (the baseline) and lets the model learn how much of the other
+            frames to take. None: the op's output as it is.
         **kwargs: passed to :class:`SingleRoIExtractor` (``roi_layer``,
             ``out_channels``, ``featmap_strides``...).
     """
 
     def __init__(self, *, temporal: Optional[dict] = None,
-                 temporal_size: Optional[int] = None, **kwargs):
+                 temporal_size: Optional[int] = None,
+                 gate_init: Optional[float] = None, **kwargs):
         super().__init__(**kwargs)
         temporal = dict(temporal or {})
         temporal.setdefault('in_channels', self.out_channels)
         self.temporal_align = TemporalRoIAlign(**temporal)
         self.temporal_size = temporal_size
+        self.temporal_gate = None
+        if gate_init is not None:
+            self.temporal_gate = nn.Parameter(
+                torch.full((self.out_channels, 1, 1), float(gate_init)))
         # per FPN level: (N, T, C, H_l, W_l) support features, or None
         self.support_feats: Optional[List[Tensor]] = None
 
@@ -84,11 +94,16 @@ class TemporalRoIExtractor(SingleRoIExtractor):
         (T, C, H, W) support maps, at ``temporal_size`` cells."""
         size = roi_feats.shape[-1]
         if self.temporal_size is None or self.temporal_size == size:
-            return self.temporal_align(roi_feats, support_feats)
-        small = F.adaptive_avg_pool2d(roi_feats, self.temporal_size)
+            small = roi_feats
+        else:
+            small = F.adaptive_avg_pool2d(roi_feats, self.temporal_size)
         delta = self.temporal_align(small, support_feats) - small  # (k, C, s, s)
-        return roi_feats + F.interpolate(delta, size=roi_feats.shape[-2:],
-                                         mode='bilinear', align_corners=False)
+        if self.temporal_gate is not None:
+            delta = delta * self.temporal_gate
+        if small is not roi_feats:
+            delta = F.interpolate(delta, size=roi_feats.shape[-2:],
+                                  mode='bilinear', align_corners=False)
+        return roi_feats + delta
 
 
 def temporal_extractors(module: nn.Module) -> List[TemporalRoIExtractor]:
