@@ -116,12 +116,23 @@ def _download(url: str) -> str:
     rank, world_size = get_dist_info()
     if rank == 0 and not osp.isfile(path):
         print_log(f'downloading {url} to {path}', 'current')
-        torch.hub.download_url_to_file(url, path, progress=True)
+        _fetch(url, path)
     if world_size > 1:
         torch.distributed.barrier()
     if not osp.isfile(path):  # every rank without a shared file system
-        torch.hub.download_url_to_file(url, path, progress=False)
+        _fetch(url, path)
     return path
+
+
+def _fetch(url: str, path: str) -> None:
+    try:
+        torch.hub.download_url_to_file(url, path, progress=True)
+    except Exception as err:
+        raise RuntimeError(
+            f'could not download checkpoint {url} ({err}). Without network '
+            f'access, download it elsewhere and put it at {path}, or point '
+            'the config (init_cfg.checkpoint / load_from) at a local copy.'
+        ) from err
 
 
 def _load_local(filename, map_location=None):

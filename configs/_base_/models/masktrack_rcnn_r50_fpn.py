@@ -69,3 +69,4 @@ model = dict(
         type='EmbeddingMemoryTracker',
         match_weights=dict(det_score=1.0, iou=2.0, det_label=10.0),
         num_frames_retain=20))
+del detector
