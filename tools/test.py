@@ -8,7 +8,6 @@ WORK_DIR/results.zip (the file the YouTube-VIS evaluation server takes).
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 import warnings
@@ -16,12 +15,12 @@ import warnings
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import vis  # noqa: E402,F401  (registers the project's modules)
-from vis.compat import set_checkpoint_trust  # noqa: E402
-from vis.config_utils import apply_data_root  # noqa: E402
+from vis.config_utils import (add_common_arguments,  # noqa: E402
+                              apply_data_root, load_tool_config)
 from vis.evaluation import STAT_NAMES, format_stats_table  # noqa: E402
 
 
@@ -38,47 +37,25 @@ def parse_args(argv=None):
                         'work_dirs/<config name>)')
     parser.add_argument('--format-only', action='store_true',
                         help='only write results.json and results.zip')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='allow full (code-running) unpickling of a '
-                        'checkpoint that is not plain weights')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys')
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_arguments(parser)
+    return parser.parse_args(argv)
 
 
 def build_config(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_tool_config(args)
     if args.data_root:
         apply_data_root(cfg, args.data_root, train=False,
                         test_split=args.split)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
     cfg.resume = False
     cfg.test_evaluator['output_dir'] = cfg.work_dir
     if args.format_only:
         cfg.test_evaluator['format_only'] = True
-    if cfg.launcher != 'none' and cfg.get('env_cfg'):
-        import torch
-        if not torch.cuda.is_available():
-            cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     return cfg
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    if args.trust_checkpoint:
-        set_checkpoint_trust(True)
-    cfg = build_config(args)
+    cfg = build_config(parse_args(argv))
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     stats = {k.split('/')[-1]: v for k, v in (metrics or {}).items()}

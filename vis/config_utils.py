@@ -1,12 +1,49 @@
-"""Config edits shared by the command-line tools."""
+"""Config edits and arguments shared by the command-line tools."""
+import argparse
 import json
+import os
 import os.path as osp
 from typing import Optional, Sequence
 
-from mmengine.config import Config, ConfigDict
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import print_log
 
+from .compat import set_checkpoint_trust
 from .datasets.layout import find_split
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments every tool takes: trust, config overrides, launcher."""
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow full (code-running) unpickling of '
+                        'checkpoints that are not plain weights; only for '
+                        'files you trust')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. '
+                        'train_cfg.max_epochs=2')
+    parser.add_argument('--launcher', default='none',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_tool_config(args: argparse.Namespace) -> Config:
+    """Read ``args.config`` and apply the common arguments: trust, launcher
+    (gloo when there is no CUDA), ``--cfg-options`` and the work dir
+    (``--work-dir``, else the config's, else ``work_dirs/<config name>``)."""
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.trust_checkpoint:
+        set_checkpoint_trust(True)
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if cfg.launcher != 'none' and cfg.get('env_cfg'):
+        if not torch.cuda.is_available():  # CPU processes talk over gloo
+            cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
 
 
 def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
