@@ -74,6 +74,7 @@ param_scheduler = [
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs,
                  val_begin=max_epochs)
 default_hooks = dict(logger=dict(interval=20),
-                     checkpoint=dict(interval=1, max_keep_ckpts=1))
+                     checkpoint=dict(interval=1, max_keep_ckpts=1),
+                     visualization=dict(num_videos=2))
 randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False)

@@ -26,3 +26,24 @@ def mmdet_scope():
     """Build from mmdet's registries, as the tools do via default_scope."""
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
+
+
+@pytest.fixture(scope='session')
+def untrained_checkpoint(tiny_ytvis, tmp_path_factory):
+    """``configs/ci_tiny.py``'s model with its initial weights, saved the way
+    training saves it (with ``meta.dataset_meta.classes`` of tiny_ytvis)."""
+    import torch
+    from mmengine.config import Config
+    from mmdet.registry import MODELS
+    import vis  # noqa: F401
+    from vis.config_utils import category_names, set_num_classes
+    classes = category_names(osp.join(tiny_ytvis, 'train.json'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'ci_tiny.py'))
+    set_num_classes(cfg, len(classes))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    path = str(tmp_path_factory.mktemp('ckpt') / 'untrained.pth')
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=classes))), path)
+    return path

@@ -51,10 +51,25 @@ def test_training_logs_finite_losses_and_writes_a_checkpoint(trained):
         assert f.read().strip().endswith('epoch_1.pth')
 
 
+def test_validation_draws_the_first_videos(trained, tiny_ytvis):
+    # ci_tiny inherits the quickstart's visualization=dict(num_videos=2)
+    with open(osp.join(tiny_ytvis, 'valid.json')) as f:
+        videos = json.load(f)['videos']
+    for video in videos[:2]:
+        name = osp.dirname(video['file_names'][0])
+        folder = osp.join(trained, 'vis', 'val_epoch_1', name)
+        assert sorted(os.listdir(folder)) == \
+            [f'{t:05d}.png' for t in range(video['length'])]
+        assert osp.isfile(folder + '.mp4')
+
+
 def test_test_tool_prints_ap_and_writes_metrics(trained, tiny_ytvis):
     out_dir = osp.join(trained, 'test')
     log = run('tools/test.py', CONFIG, osp.join(trained, 'epoch_1.pth'),
-              '--data-root', tiny_ytvis, '--work-dir', out_dir)
+              '--data-root', tiny_ytvis, '--work-dir', out_dir,
+              '--show-videos', '1', '--show-dir', osp.join(out_dir, 'drawn'))
+    drawn = os.listdir(osp.join(out_dir, 'drawn', 'test'))
+    assert len(drawn) == 2  # one video: its folder and its mp4
     for col in ('AP', 'AP50', 'AP75', 'AR1', 'AR10'):
         assert col in log
     with open(osp.join(out_dir, 'metrics.json')) as f:
@@ -98,7 +113,7 @@ def test_visualize_draws_ground_truth_and_predictions(trained, tiny_ytvis):
     run('tools/visualize.py', results,
         osp.join(tiny_ytvis, 'valid', 'JPEGImages'), '--gt',
         osp.join(tiny_ytvis, 'valid.json'), '--out-dir', out_dir,
-        '--score-thr', '0')
+        '--score-thr', '0', '--side-by-side')
     pngs = sorted(glob.glob(osp.join(out_dir, '*', '*.png')))
     assert len(pngs) == 2 * 5  # 2 videos x 5 frames
     image = cv2.imread(pngs[0])

@@ -37,6 +37,11 @@ def parse_args(argv=None):
                         'work_dirs/<config name>)')
     parser.add_argument('--format-only', action='store_true',
                         help='only write results.json and results.zip')
+    parser.add_argument('--show-videos', type=int, metavar='N',
+                        help='draw the predictions of the first N videos '
+                        '(PNG frames + MP4) into --show-dir')
+    parser.add_argument('--show-dir', help='where --show-videos draws, in '
+                        'DIR/test/<video>/ (default: WORK_DIR/vis)')
     add_common_arguments(parser)
     return parser.parse_args(argv)
 
@@ -51,6 +56,12 @@ def build_config(args) -> Config:
     cfg.test_evaluator['output_dir'] = cfg.work_dir
     if args.format_only:
         cfg.test_evaluator['format_only'] = True
+    if args.show_videos or args.show_dir:
+        hook = cfg.default_hooks.setdefault(
+            'visualization', dict(type='VideoVisualizationHook'))
+        hook['num_videos'] = args.show_videos or 2
+        if args.show_dir:
+            hook['out_dir'] = args.show_dir
     return cfg
 
 

@@ -5,6 +5,6 @@ project's datasets, metrics and models in mmdet's registries and installs
 the weights-only checkpoint loader of :mod:`vis.compat`.
 """
 from . import compat  # noqa: F401  (installs checkpoint loaders)
-from . import datasets, evaluation, models  # noqa: F401
+from . import datasets, evaluation, models, visualization  # noqa: F401
 
 __version__ = '0.1.0'

@@ -21,7 +21,9 @@ test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
-    visualization=dict(type='TrackVisualizationHook', draw=False))
+    # draws the first num_videos validation/test videos into WORK_DIR/vis
+    visualization=dict(_delete_=True, type='VideoVisualizationHook',
+                       num_videos=0))
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='TrackLocalVisualizer', vis_backends=vis_backends,
                   name='visualizer')

@@ -1,3 +1,6 @@
-from .draw import draw_instances, track_colour
+from .draw import draw_instances, title_panels, track_colour
+from .hook import VideoVisualizationHook
 
-__all__ = ['draw_instances', 'track_colour']
+__all__ = [
+    'VideoVisualizationHook', 'draw_instances', 'title_panels', 'track_colour'
+]

@@ -39,7 +39,11 @@ def draw_instances(image: np.ndarray, masks: np.ndarray,
         colour = np.array(track_colour(tid), np.float32)
         out[mask] = (1 - alpha) * out[mask] + alpha * colour
     out = out.astype(np.uint8)
-    for i, (mask, tid) in enumerate(zip(masks, track_ids)):
+    # labels of higher-scoring instances are drawn last, so they stay legible
+    order = range(len(masks)) if scores is None else \
+        np.argsort(np.asarray(scores, np.float64), kind='stable')
+    for i in order:
+        mask, tid = masks[i], track_ids[i]
         if not mask.any():
             continue
         colour = track_colour(tid)
@@ -51,9 +55,26 @@ def draw_instances(image: np.ndarray, masks: np.ndarray,
         text = f'{labels[i]} #{tid}'
         if scores is not None:
             text += f' {scores[i]:.2f}'
-        x, y = int(xs.min()), max(int(ys.min()) - 3, 10)
         (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.35, 1)
+        x = min(int(xs.min()), max(out.shape[1] - tw - 3, 0))
+        y = max(int(ys.min()) - 3, th + 2)
         cv2.rectangle(out, (x, y - th - 2), (x + tw + 2, y + 2), colour, -1)
         cv2.putText(out, text, (x + 1, y), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
                     (0, 0, 0), 1, cv2.LINE_AA)
+    return out
+
+
+def title_panels(panels: Sequence[np.ndarray],
+                 titles: Sequence[str]) -> list:
+    """Write a title in the top-left corner of each panel (on a dark strip,
+    inside the image, so the panel keeps its size)."""
+    out = []
+    for panel, title in zip(panels, titles):
+        panel = panel.copy()
+        (tw, th), _ = cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+        strip = panel[:th + 6, :tw + 6]
+        strip[:] = (strip * 0.35).astype(np.uint8)
+        cv2.putText(panel, title, (3, th + 2), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+        out.append(panel)
     return out
