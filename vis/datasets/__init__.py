@@ -1,8 +1,10 @@
+from .checks import CheckReport, Problem, check_annotations
 from .layout import find_split
-from .youtube_vis import (AnnotationError, YouTubeVISJsonDataset,
-                          segmentation_to_rle)
+from .youtube_vis import (AnnotationError, BadVideosSkippedWarning,
+                          YouTubeVISJsonDataset, segmentation_to_rle)
 
 __all__ = [
-    'AnnotationError', 'YouTubeVISJsonDataset', 'find_split',
+    'AnnotationError', 'BadVideosSkippedWarning', 'CheckReport', 'Problem',
+    'YouTubeVISJsonDataset', 'check_annotations', 'find_split',
     'segmentation_to_rle'
 ]

@@ -6,10 +6,10 @@ segmentations may be uncompressed RLE (``counts`` is a list, as in the
 official train files), compressed RLE (``counts`` is a string), polygons, or
 ``None`` where the object is absent in that frame.
 """
-import json
 import os.path as osp
+import warnings
 from collections import defaultdict
-from typing import Dict, List
+from typing import Dict, List, Union
 
 import pycocotools.mask as mask_utils
 from mmengine.fileio import get_local_path
@@ -18,9 +18,18 @@ from mmengine.logging import print_log
 from mmdet.datasets import BaseVideoDataset
 from mmdet.registry import DATASETS
 
+from .checks import (AnnotationError, _is_id, check_annotations,
+                     format_problems, frame_mode, load_json,
+                     segmentation_problem)
 
-class AnnotationError(ValueError):
-    """A YouTube-VIS annotation file has a field that cannot be used."""
+#: How many problems a load-time AnnotationError lists (the rest are counted).
+MAX_LISTED_PROBLEMS = 20
+#: How many reasons the skip_bad_videos warning gives.
+MAX_WARNED_PROBLEMS = 5
+
+
+class BadVideosSkippedWarning(UserWarning):
+    """``skip_bad_videos=True`` dropped videos with annotation problems."""
 
 
 def segmentation_to_rle(seg, height: int, width: int, where: str) -> dict:
@@ -34,30 +43,21 @@ def segmentation_to_rle(seg, height: int, width: int, where: str) -> dict:
 
     Returns:
         dict: ``{'size': [H, W], 'counts': str}``.
+
+    Raises:
+        AnnotationError: ``seg`` fails
+            :func:`vis.datasets.checks.segmentation_problem`.
     """
+    found = segmentation_problem(seg, height, width)
+    if found is not None:
+        raise AnnotationError(f'{where}: {found[1]}')
     if isinstance(seg, list):
         polys = [p for p in seg if len(p) >= 6 and len(p) % 2 == 0]
-        if not polys:
-            raise AnnotationError(f'{where}: polygon segmentation has no '
-                                  'polygon with at least 3 points')
         rle = mask_utils.merge(mask_utils.frPyObjects(polys, height, width))
-    elif isinstance(seg, dict) and 'counts' in seg and 'size' in seg:
-        if list(seg['size']) != [height, width]:
-            raise AnnotationError(
-                f'{where}: RLE size {list(seg["size"])} differs from the '
-                f'video frame size [{height}, {width}]')
-        if isinstance(seg['counts'], list):
-            if sum(seg['counts']) != height * width:
-                raise AnnotationError(
-                    f'{where}: uncompressed RLE counts sum to '
-                    f'{sum(seg["counts"])}, expected {height}*{width}')
-            rle = mask_utils.frPyObjects(seg, height, width)
-        else:
-            rle = dict(size=seg['size'], counts=seg['counts'])
+    elif isinstance(seg['counts'], list):
+        rle = mask_utils.frPyObjects(seg, height, width)
     else:
-        raise AnnotationError(
-            f'{where}: segmentation must be polygons, an RLE dict with '
-            f"'size' and 'counts', or null; got {type(seg).__name__}")
+        rle = dict(size=seg['size'], counts=seg['counts'])
     counts = rle['counts']
     if isinstance(counts, bytes):
         counts = counts.decode('ascii')
@@ -77,57 +77,70 @@ class YouTubeVISJsonDataset(BaseVideoDataset):
     (compressed RLE), ``instance_id`` (the annotation id) and
     ``ignore_flag`` (``iscrowd``).
 
+    The json is checked on load by
+    :func:`vis.datasets.checks.check_annotations` (the checks of
+    ``tools/check_dataset.py``): missing keys, per-frame lists whose length
+    is not the video's, RLE sizes other than the frame size, boxes outside
+    the frame, null boxes on non-null masks (and the reverse), unknown
+    category ids, empty videos and duplicate ids raise one
+    :class:`AnnotationError` listing the problems found (the first
+    :data:`MAX_LISTED_PROBLEMS`, then a count), each naming the file, video,
+    annotation, frame and field.
+
     Args:
         ann_file (str): path of the YouTube-VIS json.
         data_prefix (dict): ``dict(img_path=...)``, the ``JPEGImages`` folder.
         filter_cfg (dict, optional): ``filter_empty_gt`` (default True) drops
             training frames without instances; ``min_size`` (default 32) drops
             smaller frames. Never applied in test mode.
+        skip_bad_videos (bool): drop the videos with a problem, and their
+            annotations, with one :class:`BadVideosSkippedWarning` giving the
+            count and the first reasons, instead of raising. Problems tied
+            to no video (the file's top level, the categories, an annotation
+            whose ``video_id`` is no video) and a file whose every video is
+            bad still raise. Default False.
+        check_frames (bool | str): also check the frame files: ``False``
+            (default) does not touch them, ``'exists'`` checks that each is
+            there, ``True`` or ``'header'`` also that it opens as an image of
+            the json's width x height (image header only), ``'decode'`` also
+            decodes it. Off by default because the load would then cost a
+            file system call per frame (the YouTube-VIS train splits list
+            60k to 90k frames: seconds on a local disk, much longer on
+            network storage), repeated by every process of every run, while the
+            pipeline already fails with the frame's path if it cannot read
+            it; check a new data root once with ``tools/check_dataset.py``,
+            which decodes every frame.
         **kwargs: passed to :class:`mmdet.datasets.BaseVideoDataset`.
     """
 
     METAINFO = dict(classes=None)
     ANN_ID_UNIQUE = True
 
+    def __init__(self, *args, skip_bad_videos: bool = False,
+                 check_frames: Union[bool, str] = False, **kwargs):
+        self.skip_bad_videos = skip_bad_videos
+        self.check_frames = frame_mode(check_frames)
+        super().__init__(*args, **kwargs)
+
     def load_data_list(self) -> List[dict]:
         with get_local_path(self.ann_file) as local_path:
-            try:
-                with open(local_path) as f:
-                    ann = json.load(f)
-            except json.JSONDecodeError as err:
-                raise AnnotationError(
-                    f'{self.ann_file}: not valid json ({err})') from err
-        for key in ('videos', 'categories'):
-            if key not in ann:
-                raise AnnotationError(
-                    f"{self.ann_file}: missing top-level key '{key}'")
+            ann = load_json(local_path, name=self.ann_file)
+        img_dir = self.data_prefix.get('img_path') or ''
+        report = check_annotations(ann, self.ann_file, img_dir=img_dir,
+                                   frames=self.check_frames,
+                                   unique_ann_ids=self.ANN_ID_UNIQUE)
+        videos, annotations = self._drop_bad_videos(ann, report)
+
         cat_ids = self._select_categories(ann['categories'])
         self.cat_ids = cat_ids
         self.cat2label = {cat_id: i for i, cat_id in enumerate(cat_ids)}
-        known_cats = {c['id'] for c in ann['categories']}
-
         anns_by_video: Dict[int, List[dict]] = defaultdict(list)
-        seen_ann_ids = set()
-        video_ids = {v['id'] for v in ann['videos']}
-        for a in ann.get('annotations') or []:
-            if a.get('video_id') not in video_ids:
-                raise AnnotationError(
-                    f'{self.ann_file}: annotation {a.get("id")} has video_id '
-                    f'{a.get("video_id")} which is not in "videos"')
-            if a.get('category_id') not in known_cats:
-                raise AnnotationError(
-                    f'{self.ann_file}: annotation {a.get("id")} of video '
-                    f'{a["video_id"]} has unknown category_id '
-                    f'{a.get("category_id")}')
-            if self.ANN_ID_UNIQUE and a['id'] in seen_ann_ids:
-                raise AnnotationError(
-                    f'{self.ann_file}: annotation id {a["id"]} is not unique')
-            seen_ann_ids.add(a['id'])
+        for a in annotations:
             anns_by_video[a['video_id']].append(a)
 
         data_list = []
         img_id = 0
-        for video in ann['videos']:
+        for video in videos:
             frames = []
             for frame_id, file_name in enumerate(video['file_names']):
                 img_path = file_name
@@ -145,6 +158,55 @@ class YouTubeVISJsonDataset(BaseVideoDataset):
                                   video_length=len(frames)))
         return data_list
 
+    def _drop_bad_videos(self, ann: dict, report) -> tuple:
+        """Raise on the report's problems, or with ``skip_bad_videos`` drop
+        the bad videos. Returns the kept ``(videos, annotations)``."""
+        problems = report.problems
+        if not problems:
+            return ann['videos'], ann.get('annotations') or []
+        fatal, bad = report.fatal, report.bad_videos
+        num_videos = len(ann['videos']) if isinstance(
+            ann.get('videos'), list) else 0
+        if fatal or not self.skip_bad_videos or len(bad) == num_videos:
+            counts = []
+            if fatal:
+                counts.append(f'{len(fatal)} tied to no video')
+                # listed first: they are why skipping videos cannot help
+                problems = fatal + [p for p in problems
+                                    if p.video_index is not None]
+            if bad:
+                counts.append(f'{len(bad)} of {num_videos} videos affected')
+            if fatal:
+                hint = 'skip_bad_videos cannot skip problems tied to no video'
+            elif self.skip_bad_videos:
+                hint = 'skip_bad_videos=True would leave no video'
+            else:
+                hint = 'skip_bad_videos=True drops the bad videos instead'
+            raise AnnotationError(
+                f'{self.ann_file}: {len(problems)} problem(s) '
+                f'({", ".join(counts)}); {hint}; tools/check_dataset.py '
+                'lists them all:\n'
+                + format_problems(problems, MAX_LISTED_PROBLEMS),
+                problems)
+        bad_set = set(bad)
+        videos = [v for i, v in enumerate(ann['videos']) if i not in bad_set]
+        kept_ids = {v['id'] for v in videos}
+        dropped_ids = {ann['videos'][i].get('id') for i in bad
+                       if isinstance(ann['videos'][i], dict)
+                       and _is_id(ann['videos'][i].get('id'))}
+        # an annotation of a duplicate video id belongs to both copies, so it
+        # goes whenever one of them is bad
+        annotations = [a for a in ann.get('annotations') or []
+                       if a['video_id'] in kept_ids
+                       and a['video_id'] not in dropped_ids]
+        warnings.warn(
+            f'{self.ann_file}: skipping {len(bad)} of {num_videos} videos '
+            f'with {len(problems)} problem(s) (skip_bad_videos=True); '
+            f'{len(videos)} videos kept. First problems:\n'
+            + format_problems(problems, MAX_WARNED_PROBLEMS),
+            BadVideosSkippedWarning, stacklevel=2)
+        return videos, annotations
+
     def _select_categories(self, categories: List[dict]) -> List[int]:
         """Category ids in label order; fills ``classes`` if unset."""
         categories = sorted(categories, key=lambda c: c['id'])
@@ -161,20 +223,13 @@ class YouTubeVISJsonDataset(BaseVideoDataset):
         return [by_name[n] for n in names]
 
     def _add_instance(self, a: dict, video: dict, frames: List[dict]) -> None:
-        """Append annotation ``a`` to the instances of the frames it is in."""
+        """Append annotation ``a`` (already checked) to the instances of the
+        frames it is in."""
         if a['category_id'] not in self.cat2label:
             return  # a category the config did not select
         where_video = f'{self.ann_file}: video {video["id"]} annotation {a["id"]}'
-        segs = a.get('segmentations')
-        if segs is None:
-            raise AnnotationError(f"{where_video}: missing 'segmentations'")
-        num_frames = len(frames)
-        for field in ('segmentations', 'bboxes', 'areas'):
-            if field in a and len(a[field]) != num_frames:
-                raise AnnotationError(
-                    f"{where_video}: '{field}' has {len(a[field])} entries "
-                    f'but the video has {num_frames} frames')
-        bboxes = a.get('bboxes') or [None] * num_frames
+        segs = a['segmentations']
+        bboxes = a.get('bboxes') or [None] * len(frames)
         height, width = video['height'], video['width']
         for t, seg in enumerate(segs):
             if seg is None:
