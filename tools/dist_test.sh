@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Distributed testing with torchrun: videos are split over the processes and
-# gathered back whole before evaluation.
-#   bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [tools/test.py args]
+# gathered back whole before evaluation (same AP as one process).
+#   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS_PER_NODE [tools/test.py args]
+# Environment (several nodes as for tools/dist_train.sh): NNODES (1),
+# NODE_RANK (0), MASTER_ADDR (127.0.0.1), PORT (29500), PYTHON (python).
 set -euo pipefail
+if [ $# -lt 3 ]; then
+    echo "usage: $0 CONFIG CHECKPOINT GPUS_PER_NODE [tools/test.py args]" >&2
+    exit 2
+fi
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3

@@ -17,6 +17,7 @@ from mmengine.runner import Runner  # noqa: E402
 import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
                               apply_data_root, load_tool_config)
+from vis.engine import NonFiniteLossError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -62,7 +63,10 @@ def build_config(args) -> Config:
 def main(argv=None):
     cfg = build_config(parse_args(argv))
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except NonFiniteLossError as err:  # the message says it all
+        raise SystemExit(f'error: {err}') from None
 
 
 if __name__ == '__main__':

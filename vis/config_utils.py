@@ -1,8 +1,10 @@
 """Config edits and arguments shared by the command-line tools."""
 import argparse
+import datetime
 import json
 import os
 import os.path as osp
+import subprocess
 from typing import Optional, Sequence
 
 import torch
@@ -29,7 +31,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_tool_config(args: argparse.Namespace) -> Config:
     """Read ``args.config`` and apply the common arguments: trust, launcher
-    (gloo when there is no CUDA), ``--cfg-options`` and the work dir
+    (without CUDA: gloo, started by :func:`setup_cpu_distributed`),
+    ``--cfg-options`` and the work dir
     (``--work-dir``, else the config's, else ``work_dirs/<config name>``)."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     if args.trust_checkpoint:
@@ -38,12 +41,56 @@ def load_tool_config(args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if cfg.launcher != 'none' and cfg.get('env_cfg'):
-        if not torch.cuda.is_available():  # CPU processes talk over gloo
-            cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if cfg.launcher != 'none' and not torch.cuda.is_available():
+        setup_cpu_distributed(cfg)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Distributed processes without CUDA: gloo, set up here.
+
+    mmengine's launchers call ``torch.cuda.set_device``, which fails on a
+    machine without CUDA, and its DDP wrapper passes the process's GPU as
+    ``device_ids``. So the process group is started here, over gloo, from
+    the launcher's environment (torchrun's ``RANK``/``WORLD_SIZE``/
+    ``MASTER_ADDR``/``MASTER_PORT``, slurm's ``SLURM_*``, Open MPI's
+    ``OMPI_COMM_WORLD_*``), which the runner then uses as it is, and the
+    model is wrapped for CPU.
+    """
+    env_cfg = cfg.get('env_cfg') or ConfigDict()
+    dist_cfg = dict(env_cfg.get('dist_cfg') or {}, backend='gloo')
+    cfg.env_cfg = dict(env_cfg, dist_cfg=dist_cfg)
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if torch.distributed.is_initialized():
+        return
+    env = os.environ
+    if cfg.launcher == 'slurm':
+        env['RANK'] = env['SLURM_PROCID']
+        env['WORLD_SIZE'] = env['SLURM_NTASKS']
+        env['LOCAL_RANK'] = env.get('SLURM_LOCALID', '0')
+        if 'MASTER_ADDR' not in env:
+            env['MASTER_ADDR'] = subprocess.getoutput(
+                f'scontrol show hostname {env["SLURM_NODELIST"]} | head -n1')
+    elif cfg.launcher == 'mpi':
+        env['RANK'] = env['OMPI_COMM_WORLD_RANK']
+        env['WORLD_SIZE'] = env['OMPI_COMM_WORLD_SIZE']
+        env['LOCAL_RANK'] = env['OMPI_COMM_WORLD_LOCAL_RANK']
+        if 'MASTER_ADDR' not in env:
+            raise KeyError('--launcher mpi needs MASTER_ADDR (the address '
+                           'of the rank-0 machine) in the environment')
+    if dist_cfg.get('port') is not None:
+        env['MASTER_PORT'] = str(dist_cfg['port'])
+    env.setdefault('MASTER_PORT', '29500')
+    kwargs = {}
+    if dist_cfg.get('timeout') is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
+    torch.distributed.init_process_group(backend='gloo', **kwargs)
 
 
 def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:

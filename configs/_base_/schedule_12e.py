@@ -15,15 +15,24 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_begin=13)
+# resumes mid-epoch from checkpoints written by iteration (vis.engine)
+train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=12,
+                 val_begin=13)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
+# checkpoints are written atomically, carry the random generators' states,
+# and training stops at the first non-finite loss (vis.engine)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1,
+                    max_keep_ckpts=3),
     # draws the first num_videos validation/test videos into WORK_DIR/vis
     visualization=dict(_delete_=True, type='VideoVisualizationHook',
                        num_videos=0))
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='RandomStateHook'),
+]
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='TrackLocalVisualizer', vis_backends=vis_backends,
                   name='visualizer')

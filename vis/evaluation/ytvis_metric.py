@@ -8,6 +8,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import pycocotools.mask as mask_utils
+from mmengine.dist import (broadcast_object_list, gather_object,
+                           is_main_process)
 from mmengine.logging import print_log
 
 from mmdet.evaluation.metrics import BaseVideoMetric
@@ -114,6 +116,32 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
             'YouTubeVISVideoMetric needs whole videos per test sample, got '
             f'{len(data_samples)} of {ori_video_len} frames: use a '
             'DefaultSampler (not TrackImgSampler) in the test dataloader')
+
+    def evaluate(self, size: int = 1) -> dict:
+        """Gather the videos of all processes on the main one, compute the
+        metrics there and share them.
+
+        mmdet's ``BaseVideoMetric`` passes results through files under
+        ``./.dist_test``, which needs a file system shared by all nodes;
+        here they travel through the process group. A video that a sampler
+        padded onto two processes (``round_up=True``) counts once.
+        """
+        parts = gather_object(self.results)  # on the main process
+        metrics = [None]
+        if is_main_process():
+            seen, videos = set(), []
+            for part in parts:
+                for video in part:
+                    if video['video_id'] not in seen:
+                        seen.add(video['video_id'])
+                        videos.append(video)
+            metrics = [self.compute_metrics(videos)]
+            if self.prefix:
+                metrics = [{f'{self.prefix}/{k}': v
+                            for k, v in metrics[0].items()}]
+        broadcast_object_list(metrics)
+        self.results.clear()
+        return metrics[0]
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         with open(self.ann_file) as f:
