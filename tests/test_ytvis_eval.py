@@ -326,6 +326,11 @@ REFERENCE_CASES = {
     'gt-mixed-formats': dict(seed=16, gt_format='mixed'),
     'large-objects': dict(seed=28, **LARGE),
     'large-objects-polygons': dict(seed=26, gt_format='polygon', **LARGE),
+    # Like the speed benchmark: many categories, most false positives alone
+    # in their (video, category), a few sharing it with ground truths.
+    'many-categories': dict(seed=30, num_videos=10, num_categories=12,
+                            max_objects=4, false_positives=8, height=72,
+                            width=128, num_frames=6, size=(10, 60)),
 }
 
 
@@ -493,6 +498,153 @@ def test_bbox_iou_type(reference):
     assert_stats_close(evaluate_ytvis(gt, box_results, iou_type='bbox'),
                        expected)
     assert_stats_close(evaluate_ytvis(gt, mask_results), expected)
+
+
+def shifted_case(case, video_offset, ann_offset):
+    """A copy of (gt, results) with video and annotation ids shifted."""
+    gt, results = copy.deepcopy(case)
+    for video in gt['videos']:
+        video['id'] += video_offset
+    for ann in gt['annotations']:
+        ann['video_id'] += video_offset
+        ann['id'] += ann_offset
+    for result in results:
+        result['video_id'] += video_offset
+    return gt, results
+
+
+def test_videos_of_different_sizes(reference):
+    """Videos of three frame sizes in one evaluation (masks of different
+    videos are intersected in separate pycocotools calls)."""
+    cases = [make_case(seed=40, num_videos=3),
+             shifted_case(make_case(seed=41, num_videos=3, height=40,
+                                    width=30), 100, 1000),
+             shifted_case(make_case(seed=42, **LARGE), 200, 2000)]
+    gt = {'videos': [], 'annotations': [], 'categories': cases[0][0][
+        'categories']}
+    results = []
+    for case_gt, case_results in cases:
+        gt['videos'] += case_gt['videos']
+        gt['annotations'] += case_gt['annotations']
+        results += case_results
+    assert len({(v['height'], v['width']) for v in gt['videos']}) == 3
+    ours = evaluate_ytvis(gt, results)
+    assert 0 < ours['AP'] < 1
+    assert_stats_close(ours, reference(gt, results))
+
+
+def test_lone_false_positives_at_area_bounds(reference):
+    """Detections without any gt in their (video, category) are never
+    matched: their average area decides whether they count as false
+    positives or are ignored in the small / medium / large ranges.
+
+    Category 1, scores in decreasing order (video 1 has the gts, video 2
+    only lone detections): a lone 128 x 128 square (exactly 128^2: small
+    and medium), a TP on a medium gt, a lone 256 x 256 square (exactly
+    256^2: medium and large), a lone small blob, a TP on a small gt, a lone
+    small blob, a TP on a large gt, then lone detections ranked after every
+    true positive (whose areas cannot change any number).  The lone ones
+    ranked before a TP change APs, APm or APl if their area is taken
+    wrong.
+    """
+    height, width = 300, 400
+
+    def rect(rows, cols):
+        return _rect(height, width, rows, cols)
+
+    medium_gt = rect((0, 150), (0, 150))  # 22500 px
+    small_gt = rect((200, 240), (300, 340))  # 1600 px
+    large_gt = rect((0, 270), (120, 400))  # 75600 px, no detection
+    gt = {'videos': [{'id': 1, 'height': height, 'width': width},
+                     {'id': 2, 'height': height, 'width': width}],
+          'categories': [{'id': 1, 'name': 'a'}],
+          'annotations': [
+              {'id': i + 1, 'video_id': 1, 'category_id': 1, 'iscrowd': 0,
+               'segmentations': [encode(m), encode(m)],
+               'areas': [int(m.sum())] * 2}
+              for i, m in enumerate((medium_gt, small_gt, large_gt))]}
+
+    def result(video, score, masks):
+        return {'video_id': video, 'category_id': 1, 'score': score,
+                'segmentations': [None if m is None else encode(m)
+                                  for m in masks]}
+
+    results = [
+        result(2, .95, [rect((0, 128), (0, 128))] * 2),  # == 128^2
+        result(1, .9, [medium_gt, medium_gt]),  # TP (medium)
+        result(2, .8, [rect((0, 256), (0, 256)), None]),  # == 256^2
+        result(2, .7, [rect((10, 50), (10, 60)), None]),  # small
+        result(1, .6, [small_gt, small_gt]),  # TP (small)
+        result(2, .5, [rect((0, 20), (0, 20)), rect((0, 30), (0, 30))]),
+        result(1, .45, [large_gt, large_gt]),  # TP (large)
+        result(2, .4, [rect((0, 256), (0, 300)), None]),  # large
+        result(2, .3, [np.zeros((height, width), np.uint8), None]),
+    ]
+    ours = evaluate_ytvis(gt, results)
+    expected = reference(gt, results)
+    assert_stats_close(ours, expected)
+    for name in ('APs', 'APm', 'APl'):
+        assert 0 < expected[name] < 1, name
+    # Each lone detection ranked before the last TP matters.
+    for index in (0, 2, 3):
+        dropped = results[:index] + results[index + 1:]
+        assert evaluate_ytvis(gt, dropped) != ours
+
+
+def test_result_mask_formats(reference):
+    """Result masks as uncompressed RLE or polygons (the official loadRes
+    needs compressed RLE) give the numbers of their compressed form, for
+    detections that share a (video, category) with a gt and for the
+    others."""
+    gt, results = make_case(seed=43, num_videos=5, false_positives=4)
+    rng = np.random.default_rng(43)
+    mixed = copy.deepcopy(results)
+    for result in mixed[::2]:
+        result['segmentations'] = [
+            None if s is None else uncompressed_rle(mask_utils.decode(s))
+            for s in result['segmentations']]
+    height, width = 48, 64
+    polygons = [shape_polygons(rng, height, width, 6, 20) for _ in range(3)]
+    video_id = gt['videos'][1]['id']
+    for category in (1, NO_GT_CATEGORY):
+        mixed.append({'video_id': video_id, 'category_id': category,
+                      'score': .55, 'segmentations': polygons + [None] * 2})
+    compressed = [{**r, 'segmentations': [
+        None if s is None else encode(polygons_to_mask(s, height, width))
+        if isinstance(s, list) else
+        mask_utils.frPyObjects(s, height, width)
+        if isinstance(s.get('counts'), list) else s
+        for s in r['segmentations']]} for r in mixed]
+    ours = evaluate_ytvis(gt, mixed)
+    assert ours == evaluate_ytvis(gt, compressed)
+    assert_stats_close(ours, reference(gt, compressed))
+
+
+def test_lone_detection_rle_size_is_not_checked(reference):
+    """A mask compared with no gt only needs its area, which (officially
+    too) comes from its counts: a wrong ``size`` there is no error and the
+    numbers are the official ones.  (Compared with a gt it raises, see
+    test_rle_size_mismatch_raises.)"""
+    gt, results = make_case(seed=44)
+    lone = {'video_id': gt['videos'][0]['id'],
+            'category_id': NO_GT_CATEGORY, 'score': 0.99,
+            'segmentations': [encode(np.ones((20, 20), np.uint8))] * 5}
+    ours = evaluate_ytvis(gt, results + [lone])
+    assert_stats_close(ours, reference(gt, results + [lone]))
+
+
+def test_garbage_collector_state_restored():
+    import gc
+    gt, results = make_case(seed=1)
+    assert gc.isenabled()
+    evaluate_ytvis(gt, results)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        evaluate_ytvis(gt, results)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # ---------------------------------------------------------------------------

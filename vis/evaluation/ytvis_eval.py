@@ -47,9 +47,12 @@ Deliberate differences (where the official code crashes or misbehaves):
 * An empty result list gives 0 for every statistic that has ground truth
   (-1 for the others) instead of crashing.
 * Results naming a video that is not in the ground truth raise ``ValueError``
-  (the official code fails an ``assert``); a compressed RLE whose ``size``
-  differs from its video's size raises ``ValueError`` (the official merge
-  silently yields an empty mask).
+  (the official code fails an ``assert``).  A compressed RLE whose ``size``
+  differs from its video's size raises ``ValueError`` when the mask is to be
+  intersected with a ground truth of its (video, category) (the official
+  merge silently yields an empty mask); a detection that is compared with no
+  ground truth only needs its area, which, as officially, comes from its
+  ``counts`` alone.
 * Result masks may also be polygons or uncompressed RLE (converted like
   ground truth ones); the official code needs compressed RLE there.
 * A ground truth without ``areas`` gets them from its masks (official:
@@ -58,25 +61,53 @@ Deliberate differences (where the official code crashes or misbehaves):
   on boxes ``[x, y, w, h]``; detection areas are box areas ``w * h``, ground
   truth areas come from ``ann['areas']`` (or from the boxes if missing).
 
+Like the official code, the ``counts`` of a compressed RLE are trusted to
+describe ``height * width`` pixels: pycocotools' merge loops forever on two
+masks whose counts add up to different totals (only the ``size`` field is
+checked here).
+
 Implementation notes
 --------------------
-Masks are never decoded to pixels.  Per-frame areas and pixel boxes come
-from ``pycocotools.mask.area`` / ``toBbox`` (exact integers).  Masks whose
-boxes meet a mask of the other side in the same frame are parsed with numpy
-from their compressed RLE strings into *foreground runs* ``[start, end)`` of
-the column-major flattened frame.  The intersection of a detection run with
-a ground-truth mask is ``C(end) - C(start)``, where ``C(x)`` counts the
-ground-truth pixels before ``x``; ``C`` is evaluated for all runs at once with
-``np.searchsorted`` over the concatenated ground-truth runs.  All counts are
-int64, so intersections and unions are exact and the IoU is the same float64
-as the official ``i / u``.
+Everything is computed for all videos and categories at once with numpy;
+per-mask work is left to pycocotools' C code (``area`` and ``iou``).  The
+time goes into parsing RLE strings, so the work is organised to parse as few
+as possible:
+
+* Detections that share a (video, category) with ground truths get their
+  per-frame areas (``pycocotools.mask.area``), and so do those ground truths.
+  A pair whose IoU cannot reach the lowest threshold even if every
+  intersection were ``min(|d_f|, |g_f|)`` is not intersected and gets IoU 0
+  (its IoU only enters comparisons with the thresholds).
+* The other pairs' same-frame intersections come from one
+  ``pycocotools.mask.iou`` call per (video, category) with the masks' sizes
+  given as ``[height, width + frame]``: pycocotools intersects only masks of
+  equal size (others get -1 right after the bounding-box test), so only
+  same-frame pairs are merged, and the width does not enter the bounding
+  boxes.  Ground truths are passed as crowds, which makes each value
+  ``|d & g| / |d|``; multiplied by the known ``|d|`` and rounded it is the
+  exact integer (the float64 error is far below half a pixel).
+* Detections compared with no ground truth are never matched; their area
+  only decides whether they are false positives or ignored in the small /
+  medium / large ranges, which matters only if they rank before the last
+  true positive of their category (see ``_ranked_before_last_tp``), so only
+  those are measured.
+* Matching runs the greedy COCO loop for all (video, category) pairs, area
+  ranges and IoU thresholds at once, one detection rank at a time.
+  Accumulation works on the true-positive events of each (category, area,
+  max_dets, threshold) list: the interpolated precision at a recall level is
+  the largest precision at this or a later true positive.
+* The cyclic garbage collector is paused while evaluating (restored after).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -108,138 +139,43 @@ RECALL_THRESHOLDS = np.linspace(0.0, 1.0, 101)
 
 _IOU_TYPES = ('segm', 'bbox')
 _AREA_CHUNK = 255  # masks per pycocotools.mask.area() call
+_COUNTS_TYPES = {str, bytes}
 
 
-# ---------------------------------------------------------------------------
-# Compressed RLE parsing
-# ---------------------------------------------------------------------------
-def _parse_rle_strings(strings: Sequence[bytes]):
-    """Decode many COCO compressed-RLE ``counts`` strings at once.
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector (restored afterwards).
 
-    The format (pycocotools ``rleFrString``): each count is written as
-    little-endian groups of 5 bits in chars ``48 + group``, bit 0x20 meaning
-    "more groups follow", bit 0x10 of the last group being the sign; from the
-    fourth count on, counts are stored as the difference to the count two
-    places earlier.
-
-    Args:
-        strings: N byte strings.
-
-    Returns:
-        counts: (V,) int64, the run lengths of all strings back to back
-            (background first, then alternating).
-        owner: (V,) int64, index of the string each count belongs to.
-        first: (V,) int64, index (into counts) of the first count of the
-            same string.
-        odd: (V,) bool, whether the count is at an odd place in its string
-            (a foreground run).
+    Evaluation allocates hundreds of thousands of short-lived dicts and
+    lists (a few per mask) but no reference cycles; with large result lists
+    alive, the collector's repeated passes would cost more than the rest.
     """
-    num_strings = len(strings)
-    lengths = np.fromiter((len(s) for s in strings), dtype=np.int64,
-                          count=num_strings)  # (N,)
-    chars = np.frombuffer(b''.join(strings), dtype=np.uint8) - np.uint8(48)
-    if chars.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, np.zeros(0, dtype=bool)
-    string_starts = np.cumsum(lengths) - lengths  # (N,) first char
-    nonempty = np.flatnonzero(lengths)  # (N',)
-
-    ends_value = (chars & 0x20) == 0  # (C,) char closes a count
-    if not ends_value[string_starts[nonempty] + lengths[nonempty] - 1].all():
-        raise ValueError('malformed compressed RLE string (truncated count)')
-    value_last = np.flatnonzero(ends_value)  # (V,)
-    num_values = value_last.size
-    value_first = np.empty_like(value_last)  # (V,)
-    value_first[0] = 0
-    value_first[1:] = value_last[:-1] + 1
-    chars_per_value = value_last - value_first + 1  # (V,)
-
-    # Assemble each count from its 5-bit groups, least significant first;
-    # a set sign bit in the last group means value - 2 ** (5 * groups).
-    raw = (chars[value_first] & 0x1F).astype(np.int64)  # (V,)
-    for k in range(1, int(chars_per_value.max())):
-        longer = np.flatnonzero(chars_per_value > k)  # (V_k,)
-        group = chars[value_first[longer] + k] & 0x1F
-        raw[longer] |= group.astype(np.int64) << (5 * k)
-    negative = ((chars[value_last] >> 4) & 1).astype(np.int64)  # (V,) 0/1
-    raw -= negative << (5 * chars_per_value)
-
-    # Which string each count belongs to, and its place in that string.
-    starts_string = np.zeros(chars.size, dtype=bool)  # (C,)
-    starts_string[string_starts[nonempty]] = True
-    is_first = starts_string[value_first]  # (V,)
-    owner = nonempty[np.cumsum(is_first) - 1]  # (V,)
-    index = np.arange(num_values)
-    first = np.maximum.accumulate(np.where(is_first, index, 0))  # (V,)
-    place = index - first  # (V,)
-    odd = (place & 1) == 1  # (V,)
-
-    # Undo the delta coding: counts[m] = raw[m] + counts[m - 2] for m >= 3,
-    # i.e. running sums within the string over odd places (from 1) and over
-    # even places (from 2).  Place 0 is zeroed in both sums.
-    odd_sums = np.cumsum(np.where(odd, raw, 0))  # (V,)
-    even_sums = np.cumsum(np.where(odd | is_first, 0, raw))  # (V,)
-    counts = np.where(odd, odd_sums - odd_sums[first],
-                      even_sums - even_sums[first])
-    counts[is_first] = raw[is_first]
-    if (counts < 0).any():
-        raise ValueError('malformed compressed RLE string (negative count)')
-    return counts, owner, first, odd
-
-
-def _foreground_runs(strings: Sequence[bytes], num_pixels: int):
-    """Foreground runs of many compressed-RLE masks of one frame size.
-
-    Args:
-        strings: N compressed RLE ``counts`` byte strings.
-        num_pixels: height * width of the frames.
-
-    Returns:
-        owner: (R,) int64 mask index of each foreground run.
-        starts: (R,) int64 first pixel (column-major flat index) of each run.
-        ends: (R,) int64 one past the last pixel of each run.
-    """
-    counts, owner, first, odd = _parse_rle_strings(strings)  # (V,) x 4
-    sums = np.cumsum(counts)  # (V,)
-    run_end = sums - (sums[first] - counts[first])  # (V,) within its string
-    if run_end.size and run_end.max() > num_pixels:
-        raise ValueError('RLE mask has more pixels than its frame '
-                         f'({num_pixels})')
-    is_foreground = np.flatnonzero(odd & (counts > 0))  # (R,)
-    ends = run_end[is_foreground]
-    return owner[is_foreground], ends - counts[is_foreground], ends
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # ---------------------------------------------------------------------------
-# Track containers and conversion
+# Masks
 # ---------------------------------------------------------------------------
-@dataclass
-class _Track:
-    """One ground-truth annotation or detection, ready for IoU computation.
+def _rle_areas(rles: Sequence[dict]) -> np.ndarray:
+    """(N,) int64 pixel counts of N compressed RLE dicts (only ``counts``
+    is read).
 
-    ``frames`` is, for ``segm``, a list (one entry per frame) of compressed
-    RLE byte strings or None; for ``bbox`` a (F, 4) float64 array of
-    ``[x, y, w, h]`` with a (F,) bool ``present`` array.
+    pycocotools' ``area()`` breaks on > 255 masks under numpy 2 (it builds a
+    uint8 array holding the count), hence the chunks.  Raises TypeError if a
+    ``counts`` is neither str nor bytes.
     """
-    frames: Any
-    present: Optional[np.ndarray] = None
-    score: float = 0.0
-    ann_id: Any = None
-    is_crowd: bool = False
-    ignore: bool = False
-    avg_area: float = 0.0
-
-    @property
-    def num_frames(self) -> int:
-        return len(self.frames)
-
-
-def _mean_of_truthy(values) -> float:
-    """Mean of the truthy entries of ``values`` (0 if none), as official."""
-    kept = [v for v in values if v]
-    if not kept:
-        return 0
-    return np.array(kept).mean()
+    if not rles:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([
+        mask_utils.area(rles[i:i + _AREA_CHUNK])
+        for i in range(0, len(rles), _AREA_CHUNK)
+    ]).astype(np.int64)
 
 
 def _to_rle_bytes(segm, height: int, width: int, where: str):
@@ -269,6 +205,282 @@ def _to_rle_bytes(segm, height: int, width: int, where: str):
     return counts.encode('ascii') if isinstance(counts, str) else counts
 
 
+def _present_masks(segms: Sequence, height: int, width: int, where: str):
+    """The present (truthy) masks of one track, as compressed RLE.
+
+    Compressed RLE dicts of the video's size are used as they are; anything
+    else goes through :func:`_to_rle_bytes` (which raises ValueError for bad
+    masks).
+
+    Returns:
+        frames: their frame indices; counts: their compressed RLE counts
+        (str or bytes); rles: dicts with ``size`` and ``counts``.
+    """
+    frames = [f for f, segm in enumerate(segms) if segm]
+    rles = [segms[f] for f in frames]
+    size = [height, width]
+    try:
+        if list(map(itemgetter('size'), rles)) == [size] * len(rles):
+            counts = list(map(itemgetter('counts'), rles))
+            if set(map(type, counts)) <= _COUNTS_TYPES:
+                return frames, counts, rles
+    except (TypeError, KeyError, ValueError):
+        pass
+    counts = [_to_rle_bytes(segms[f], height, width, where) for f in frames]
+    return frames, counts, [{'size': size, 'counts': c} for c in counts]
+
+
+@dataclass
+class _MaskTracks:
+    """Mask tracks as their present masks, track after track.
+
+    counts: M compressed RLE counts; frames: (M,) int64 frame of each mask;
+    areas: (M,) int64 pixel counts; per_track: (T,) int64 number of masks of
+    each track; length: (T,) int64 length of each frame list (present or
+    not).
+    """
+    counts: list
+    frames: np.ndarray
+    areas: np.ndarray
+    per_track: np.ndarray
+    length: np.ndarray
+
+    def tables(self, num_frames: int):
+        """(T, F) int64 mask index (-1 where absent) and area (0 where
+        absent) of each track and frame."""
+        num_tracks = self.per_track.size
+        owner = np.repeat(np.arange(num_tracks), self.per_track)  # (M,)
+        pos = np.full((num_tracks, num_frames), -1, dtype=np.int64)
+        pos[owner, self.frames] = np.arange(self.frames.size)
+        areas = np.zeros((num_tracks, num_frames), dtype=np.int64)
+        areas[owner, self.frames] = self.areas
+        return pos, areas
+
+
+def _same_frame_intersections(dets: _MaskTracks, gts: _MaskTracks,
+                              pf_det: np.ndarray, pf_gt: np.ndarray,
+                              pf_block: np.ndarray,
+                              block_sizes: Sequence[Tuple[int, int]]
+                              ) -> np.ndarray:
+    """Exact pixel intersections of P (detection mask, gt mask) pairs.
+
+    The masks of a block (a (video, category) pair) that take part in some
+    pair go into one ``pycocotools.mask.iou`` call, with the sizes lied
+    about as explained in the module notes.
+
+    Args:
+        dets, gts: the masks.
+        pf_det, pf_gt: (P,) int64 mask indices of the pairs; both masks of a
+            pair show the same frame.
+        pf_block: (P,) int64 block of each pair.
+        block_sizes: (height, width) of each block's frames.
+
+    Returns:
+        (P,) int64 intersections.
+    """
+    if pf_det.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(pf_block, kind='stable')  # (P,)
+    block = pf_block[order]
+    # The masks taking part, numbered block by block.
+    num_det_masks, num_gt_masks = len(dets.counts), len(gts.counts)
+    d_keys, rows = np.unique(block * num_det_masks + pf_det[order],
+                             return_inverse=True)
+    g_keys, cols = np.unique(block * num_gt_masks + pf_gt[order],
+                             return_inverse=True)
+    d_block, d_mask = np.divmod(d_keys, num_det_masks)  # (Md',)
+    g_block, g_mask = np.divmod(g_keys, num_gt_masks)  # (Mg',)
+    # Lied sizes: size s of frame f is lied[s * F + f] = [h, w + f].
+    num_frames = int(max(dets.frames.max(), gts.frames.max())) + 1
+    sizes = sorted(set(block_sizes))
+    size_id = {size: k for k, size in enumerate(sizes)}
+    lied = [[h, w + f] for h, w in sizes for f in range(num_frames)]
+    block_base = np.array([size_id[size] * num_frames for size in block_sizes],
+                          dtype=np.int64)  # (B,)
+    dts = [{'size': lied[k], 'counts': dets.counts[i]} for k, i in zip(
+        (block_base[d_block] + dets.frames[d_mask]).tolist(),
+        d_mask.tolist())]
+    gts_ = [{'size': lied[k], 'counts': gts.counts[i]} for k, i in zip(
+        (block_base[g_block] + gts.frames[g_mask]).tolist(),
+        g_mask.tolist())]
+    crowd = np.ones(len(gts_), dtype=np.uint8)
+    blocks = np.unique(block)
+    bounds = np.stack([
+        np.searchsorted(d_block, blocks, 'left'),
+        np.searchsorted(d_block, blocks, 'right'),
+        np.searchsorted(g_block, blocks, 'left'),
+        np.searchsorted(g_block, blocks, 'right'),
+        np.searchsorted(block, blocks, 'left'),
+        np.searchsorted(block, blocks, 'right'),
+    ], 1).tolist()
+    rows, cols = rows.ravel(), cols.ravel()
+    ratio = np.empty(pf_det.size)  # (P,) |d & g| / |d|, in block order
+    for d0, d1, g0, g1, p0, p1 in bounds:
+        values = mask_utils.iou(dts[d0:d1], gts_[g0:g1], crowd[:g1 - g0])
+        ratio[p0:p1] = values[rows[p0:p1] - d0, cols[p0:p1] - g0]
+    out = np.empty(pf_det.size, dtype=np.int64)
+    out[order] = np.rint(ratio * dets.areas[d_mask[rows]])
+    return out
+
+
+def _pair_mask_ious(dets: _MaskTracks, gts: _MaskTracks,
+                    pair_det: np.ndarray, pair_gt: np.ndarray,
+                    pair_block: np.ndarray,
+                    block_sizes: Sequence[Tuple[int, int]],
+                    lowest: Optional[float] = None) -> np.ndarray:
+    """Exact video mask IoUs of Q (detection, ground truth) pairs.
+
+    Args:
+        dets: D detection tracks; gts: G ground-truth tracks.
+        pair_det, pair_gt: (Q,) int64 track indices.
+        pair_block: (Q,) int64 block (a (video, category) pair) of each pair.
+        block_sizes: (height, width) of each block's frames.
+        lowest: if given, pairs whose IoU is provably below it (from the
+            areas alone: ``|d_f & g_f| <= min(|d_f|, |g_f|)``) are not
+            intersected and get IoU 0.
+
+    Returns:
+        (Q,) float64 video IoUs.
+    """
+    num_frames = int(max(dets.length.max(initial=0),
+                         gts.length.max(initial=0)))
+    d_pos, d_areas = dets.tables(num_frames)  # (D, F) x 2
+    g_pos, g_areas = gts.tables(num_frames)  # (G, F) x 2
+    # zip() semantics: only the frames both lists have.
+    common = np.minimum(dets.length[pair_det], gts.length[pair_gt])  # (Q,)
+    in_common = np.arange(num_frames) < common[:, None]  # (Q, F)
+    pair_d_areas = np.where(in_common, d_areas[pair_det], 0)  # (Q, F)
+    pair_g_areas = np.where(in_common, g_areas[pair_gt], 0)
+    total = (pair_d_areas + pair_g_areas).sum(axis=1)  # (Q,) |d| + |g|
+    both = (pair_d_areas > 0) & (pair_g_areas > 0)  # (Q, F)
+    if lowest is not None:
+        bound = np.minimum(pair_d_areas, pair_g_areas).sum(axis=1)  # (Q,)
+        both &= (bound >= lowest * (total - bound))[:, None]
+    pf_pair, pf_frame = np.nonzero(both)  # (P,)
+    pf_inter = _same_frame_intersections(
+        dets, gts, d_pos[pair_det[pf_pair], pf_frame],
+        g_pos[pair_gt[pf_pair], pf_frame], pair_block[pf_pair],
+        block_sizes)  # (P,)
+    inter = np.rint(np.bincount(pf_pair, weights=pf_inter,
+                                minlength=pair_det.size)).astype(np.int64)
+    return _ratio(inter, total - inter)
+
+
+def _union_from_areas(inter, det_areas, gt_areas, pair_det, pair_gt,
+                      det_len, gt_len) -> np.ndarray:
+    """Video unions of pairs: both areas over common frames - intersection.
+
+    Args:
+        inter: (Q,) summed intersections of the pairs.
+        det_areas: (D, F) per-frame areas; gt_areas: (G, F).
+        pair_det, pair_gt: (Q,) track indices.
+        det_len: (D,) frame list lengths; gt_len: (G,).
+
+    Returns:
+        (Q,) unions summed over the first min(det_len, gt_len) frames.
+    """
+    det_cum = np.zeros((det_areas.shape[0], det_areas.shape[1] + 1),
+                       dtype=det_areas.dtype)  # (D, F + 1)
+    np.cumsum(det_areas, axis=1, out=det_cum[:, 1:])
+    gt_cum = np.zeros((gt_areas.shape[0], gt_areas.shape[1] + 1),
+                      dtype=gt_areas.dtype)  # (G, F + 1)
+    np.cumsum(gt_areas, axis=1, out=gt_cum[:, 1:])
+    common = np.minimum(det_len[pair_det], gt_len[pair_gt])  # (Q,)
+    return (det_cum[pair_det, common] + gt_cum[pair_gt, common]) - inter
+
+
+def _ratio(inter: np.ndarray, union: np.ndarray) -> np.ndarray:
+    """inter / union as float64, 0 where the union is 0."""
+    ious = np.zeros(inter.shape, dtype=np.float64)
+    positive = union > 0
+    ious[positive] = inter[positive] / union[positive]
+    return ious
+
+
+def _mean_nonzero_segments(areas: np.ndarray,
+                           lengths: np.ndarray) -> np.ndarray:
+    """Mean of the non-zero entries of consecutive segments of ``areas``.
+
+    Same value as ``np.array([a for a in seg if a]).mean()`` (0 if none):
+    the sums are exact integers, then one float64 division.
+
+    Args:
+        areas: (M,) int64; lengths: (T,) segment lengths summing to M.
+
+    Returns:
+        (T,) float64.
+    """
+    ends = np.cumsum(lengths)  # (T,)
+    starts = ends - lengths
+    area_cum = np.concatenate([[0], np.cumsum(areas)])  # (M + 1,)
+    nonzero_cum = np.concatenate([[0], np.cumsum(areas != 0)])
+    totals = area_cum[ends] - area_cum[starts]  # (T,)
+    nonzero = nonzero_cum[ends] - nonzero_cum[starts]
+    return np.where(nonzero > 0, totals / np.maximum(nonzero, 1), 0.0)
+
+
+# ---------------------------------------------------------------------------
+# Track containers (per-track API, used for single (video, category) pairs)
+# ---------------------------------------------------------------------------
+@dataclass
+class _Track:
+    """One ground-truth annotation or detection, ready for IoU computation.
+
+    ``frames`` is, for ``segm``, a list (one entry per frame) of compressed
+    RLE counts (bytes or str) or None; for ``bbox`` a (F, 4) float64 array of
+    ``[x, y, w, h]`` with a (F,) bool ``present`` array.  ``masks`` may
+    cache ``frames``' present entries as (frame indices, counts, RLE dicts).
+    """
+    frames: Any
+    present: Optional[np.ndarray] = None
+    score: float = 0.0
+    ann_id: Any = None
+    is_crowd: bool = False
+    ignore: bool = False
+    avg_area: float = 0.0
+    masks: Optional[tuple] = None
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frames)
+
+    def present_masks(self, height: int, width: int) -> tuple:
+        """(frame indices, counts, RLE dicts) of the present masks."""
+        if self.masks is None:
+            frames = [f for f, c in enumerate(self.frames) if c is not None]
+            counts = [self.frames[f] for f in frames]
+            size = [height, width]
+            self.masks = (frames, counts,
+                          [{'size': size, 'counts': c} for c in counts])
+        return self.masks
+
+
+def _mask_tracks(tracks: Sequence[_Track], height: int,
+                 width: int) -> _MaskTracks:
+    """Mask ``_Track`` objects -> :class:`_MaskTracks` (areas computed)."""
+    masks = [t.present_masks(height, width) for t in tracks]
+    per_track = np.array([len(m[0]) for m in masks], dtype=np.int64)
+    return _MaskTracks(
+        list(chain.from_iterable(m[1] for m in masks)),
+        np.fromiter(chain.from_iterable(m[0] for m in masks),
+                    dtype=np.int64, count=int(per_track.sum())),
+        _rle_areas(list(chain.from_iterable(m[2] for m in masks))),
+        per_track,
+        np.array([t.num_frames for t in tracks], dtype=np.int64))
+
+
+def _mean_of_truthy(values) -> float:
+    """Mean of the truthy entries of ``values`` (0 if none), as official
+    (``np.array(kept).mean()``; for ints, the same correctly rounded
+    quotient of the exact sum)."""
+    kept = [v for v in values if v]
+    if not kept:
+        return 0
+    if all(type(v) is int for v in kept) and abs(sum(kept)) < 2**53:
+        return sum(kept) / len(kept)
+    return np.array(kept).mean()
+
+
 def _boxes_array(boxes, where: str) -> Tuple[np.ndarray, np.ndarray]:
     """Per-frame boxes -> ((F, 4) float64 [x, y, w, h], (F,) bool present)."""
     array = np.zeros((len(boxes), 4), dtype=np.float64)  # (F, 4)
@@ -283,124 +495,11 @@ def _boxes_array(boxes, where: str) -> Tuple[np.ndarray, np.ndarray]:
     return array, present
 
 
-# ---------------------------------------------------------------------------
-# Video IoU
-# ---------------------------------------------------------------------------
-def _flatten_tracks(tracks: Sequence[_Track]):
-    """Present frames of mask tracks as flat lists.
-
-    Returns:
-        track_index: (N,) int64, frame_index: (N,) int64, strings: N bytes.
-    """
-    track_index, frame_index, strings = [], [], []
-    for t, track in enumerate(tracks):
-        for f, counts in enumerate(track.frames):
-            if counts is not None:
-                track_index.append(t)
-                frame_index.append(f)
-                strings.append(counts)
-    return (np.asarray(track_index, dtype=np.int64),
-            np.asarray(frame_index, dtype=np.int64), strings)
-
-
-def _frame_areas(tracks: Sequence[_Track], height: int, width: int,
-                 num_frames: int, with_boxes: bool = False):
-    """Per-frame pixel counts (and pixel boxes) of mask tracks.
-
-    Returns:
-        areas: (T, F) int64 pixel count per track and frame (0 if absent).
-        boxes (only if ``with_boxes``): (T, F, 4) float64 ``[x0, y0, x1, y1]``
-            pixel extent, all 0 where absent or empty.
-    """
-    track_index, frame_index, strings = _flatten_tracks(tracks)  # (N,)
-    areas = np.zeros((len(tracks), num_frames), dtype=np.int64)  # (T, F)
-    boxes = np.zeros((len(tracks), num_frames, 4))  # (T, F, 4)
-    if strings:
-        rles = [{'size': [height, width], 'counts': c} for c in strings]
-        # pycocotools' area() breaks on > 255 masks under numpy 2 (it builds
-        # a uint8 array holding the count), hence the chunks.
-        areas[track_index, frame_index] = np.concatenate([
-            mask_utils.area(rles[i:i + _AREA_CHUNK])
-            for i in range(0, len(rles), _AREA_CHUNK)
-        ])
-        if with_boxes:
-            xywh = mask_utils.toBbox(rles)  # (N, 4)
-            xywh[:, 2:] += xywh[:, :2]
-            boxes[track_index, frame_index] = xywh
-    return (areas, boxes) if with_boxes else areas
-
-
-def _frame_runs(tracks: Sequence[_Track], num_pixels: int,
-                needed: np.ndarray):
-    """Foreground runs of the selected masks of ``tracks``.
-
-    Args:
-        tracks: T mask tracks.
-        num_pixels: height * width.
-        needed: (T, F) bool, masks whose runs are wanted.
-
-    Returns:
-        run_track, run_frame, run_start, run_end: (R,) int64, sorted by
-        (track, frame, start).
-    """
-    track_index, frame_index, strings = _flatten_tracks(tracks)  # (N,)
-    if strings:
-        keep = np.flatnonzero(needed[track_index, frame_index])
-    else:
-        keep = track_index
-    strings = [strings[i] for i in keep]
-    owner, starts, ends = _foreground_runs(strings, num_pixels)  # (R,) x 3
-    track_index, frame_index = track_index[keep], frame_index[keep]
-    return track_index[owner], frame_index[owner], starts, ends
-
-
-def _mean_nonzero_rows(areas: np.ndarray) -> np.ndarray:
-    """(T, F) integer areas -> (T,) float64 mean of the non-zero entries.
-
-    Same value as ``np.array([a for a in row if a]).mean()`` (0 if none): the
-    sums are exact integers, then one float64 division.
-    """
-    nonzero = np.count_nonzero(areas, axis=1)  # (T,)
-    totals = areas.sum(axis=1)  # (T,)
-    return np.where(nonzero > 0, totals / np.maximum(nonzero, 1), 0.0)
-
-
 def mask_track_areas(tracks: Sequence[_Track], height: int,
                      width: int) -> np.ndarray:
     """Per-track average area of mask tracks: (T,) mean of non-zero areas."""
-    num_frames = max((t.num_frames for t in tracks), default=0)
-    areas = _frame_areas(tracks, height, width, num_frames)  # (T, F)
-    return _mean_nonzero_rows(areas)
-
-
-def _union_from_areas(inter, det_areas, gt_areas, det_len, gt_len):
-    """Video union = sum of both areas over common frames - intersection.
-
-    Args:
-        inter: (D, G) summed intersections.
-        det_areas: (D, F) per-frame areas; gt_areas: (G, F).
-        det_len: (D,) number of frames of each detection; gt_len: (G,).
-
-    Returns:
-        (D, G) summed unions over the first min(det_len, gt_len) frames.
-    """
-    num_frames = det_areas.shape[1]
-    zeros_d = np.zeros((det_areas.shape[0], 1), dtype=det_areas.dtype)
-    zeros_g = np.zeros((gt_areas.shape[0], 1), dtype=gt_areas.dtype)
-    det_cum = np.concatenate([zeros_d, np.cumsum(det_areas, 1)], 1)  # (D,F+1)
-    gt_cum = np.concatenate([zeros_g, np.cumsum(gt_areas, 1)], 1)  # (G, F+1)
-    common = np.minimum.outer(det_len, gt_len).clip(0, num_frames)  # (D, G)
-    det_part = np.take_along_axis(det_cum, common, axis=1)  # (D, G)
-    gt_part = np.take_along_axis(gt_cum, common.T, axis=1).T  # (D, G)
-    return det_part + gt_part - inter
-
-
-def _ratio(inter: np.ndarray, union: np.ndarray) -> np.ndarray:
-    """inter / union as float64, 0 where the union is 0."""
-    ious = np.zeros(inter.shape, dtype=np.float64)
-    positive = union > 0
-    ious[positive] = inter[positive] / union[positive]
-    return ious
+    mask_tracks = _mask_tracks(tracks, height, width)
+    return _mean_nonzero_segments(mask_tracks.areas, mask_tracks.per_track)
 
 
 def mask_video_ious(dets: Sequence[_Track], gts: Sequence[_Track],
@@ -416,88 +515,16 @@ def mask_video_ious(dets: Sequence[_Track], gts: Sequence[_Track],
         det_avg_areas: (D,) float64 average non-zero frame area per detection.
     """
     num_dets, num_gts = len(dets), len(gts)
-    num_pixels = height * width
-    num_frames = max([t.num_frames for t in list(dets) + list(gts)] or [0])
-    det_areas, det_boxes = _frame_areas(dets, height, width, num_frames,
-                                        with_boxes=True)  # (D, F), (D, F, 4)
-    det_avg = _mean_nonzero_rows(det_areas)  # (D,)
+    det_tracks = _mask_tracks(dets, height, width)
+    det_avg = _mean_nonzero_segments(det_tracks.areas, det_tracks.per_track)
     if num_dets == 0 or num_gts == 0:
         return np.zeros((num_dets, num_gts)), det_avg
-    gt_areas, gt_boxes = _frame_areas(gts, height, width, num_frames,
-                                      with_boxes=True)  # (G, F), (G, F, 4)
-    # Masks can only intersect where their pixel boxes do: parse only those.
-    lo = np.maximum(det_boxes[:, None, :, :2], gt_boxes[None, :, :, :2])
-    hi = np.minimum(det_boxes[:, None, :, 2:], gt_boxes[None, :, :, 2:])
-    boxes_meet = (lo < hi).all(-1)  # (D, G, F)
-    d_track, d_frame, d_start, d_end = _frame_runs(
-        dets, num_pixels, boxes_meet.any(1))  # (Rd,) x 4
-    g_track, g_frame, g_start, g_end = _frame_runs(
-        gts, num_pixels, boxes_meet.any(0))  # (Rg,) x 4
-    if d_start.size == 0 or g_start.size == 0:
-        inter = np.zeros((num_dets, num_gts), dtype=np.int64)
-    else:
-        inter = _run_intersections(d_track, d_frame, d_start, d_end, g_track,
-                                   g_frame, g_start, g_end, num_dets,
-                                   num_gts, num_frames, num_pixels)
-    det_len = np.array([t.num_frames for t in dets], dtype=np.int64)
-    gt_len = np.array([t.num_frames for t in gts], dtype=np.int64)
-    union = _union_from_areas(inter, det_areas, gt_areas, det_len, gt_len)
-    return _ratio(inter, union), det_avg
-
-
-def _run_intersections(d_track, d_frame, d_start, d_end, g_track, g_frame,
-                       g_start, g_end, num_dets, num_gts, num_frames,
-                       num_pixels) -> np.ndarray:
-    """Summed per-frame pixel intersections of detection and gt tracks.
-
-    Args:
-        d_*: (Rd,) int64 detection foreground runs (track, frame, [start,
-            end)); g_*: (Rg,) the same for ground truths, sorted by (track,
-            frame, start).
-
-    Returns:
-        (D, G) int64 intersections summed over frames.
-    """
-    # Place every ground-truth run on one number line: the mask of
-    # (gt g, frame f) -- "cell" g * F + f -- occupies [c * L, c * L + HW)
-    # with L = HW + 1, so masks never touch.  Runs are then already sorted.
-    span = np.int64(num_pixels + 1)
-    g_cell = g_track * num_frames + g_frame  # (Rg,) non-decreasing
-    run_starts = g_cell * span + g_start  # (Rg,) sorted
-    run_ends = g_cell * span + g_end  # (Rg,)
-    pixels_before_run = np.cumsum(g_end - g_start) - (g_end - g_start)
-
-    def pixels_before(keys: np.ndarray) -> np.ndarray:
-        """Number of ground-truth pixels on the number line before ``keys``."""
-        j = np.searchsorted(run_starts, keys, side='right') - 1  # same shape
-        jc = np.maximum(j, 0)
-        inside = np.minimum(keys, run_ends[jc]) - run_starts[jc]
-        return np.where(j >= 0, pixels_before_run[jc] + inside, 0)
-
-    # Pixel range [first, last) covered by each (gt, frame) mask; empty
-    # (first > last) where the gt has no pixels in that frame.
-    num_cells = num_gts * num_frames
-    cell_first = np.full(num_cells, num_pixels + 1, dtype=np.int64)  # (G*F,)
-    cell_last = np.zeros(num_cells, dtype=np.int64)  # (G*F,)
-    is_new = np.ones(g_cell.size, dtype=bool)  # (Rg,) first run of its cell
-    is_new[1:] = g_cell[1:] != g_cell[:-1]
-    is_end = np.ones(g_cell.size, dtype=bool)  # (Rg,) last run of its cell
-    is_end[:-1] = is_new[1:]
-    cell_first[g_cell[is_new]] = g_start[is_new]
-    cell_last[g_cell[is_end]] = g_end[is_end]
-
-    # Detection runs that reach into the range of a gt mask of their frame:
-    # only those (pairs) can intersect it.
-    cells = (np.arange(num_gts, dtype=np.int64)[:, None] * num_frames +
-             d_frame[None, :])  # (G, Rd)
-    pair_gt, pair_run = np.nonzero((d_end[None, :] > cell_first[cells]) &
-                                   (d_start[None, :] < cell_last[cells]))
-    base = cells[pair_gt, pair_run] * span  # (P,)
-    covered = (pixels_before(base + d_end[pair_run]) -
-               pixels_before(base + d_start[pair_run]))  # (P,)
-    inter = np.bincount(pair_gt * num_dets + d_track[pair_run],
-                        weights=covered, minlength=num_gts * num_dets)
-    return np.rint(inter).astype(np.int64).reshape(num_gts, num_dets).T
+    pair_det = np.repeat(np.arange(num_dets), num_gts)  # (D * G,)
+    pair_gt = np.tile(np.arange(num_gts), num_dets)
+    ious = _pair_mask_ious(det_tracks, _mask_tracks(gts, height, width),
+                           pair_det, pair_gt, np.zeros_like(pair_det),
+                           [(height, width)])
+    return ious.reshape(num_dets, num_gts), det_avg
 
 
 def box_video_ious(dets: Sequence[_Track],
@@ -532,16 +559,72 @@ def box_video_ious(dets: Sequence[_Track],
     height = (np.minimum(d[..., 1] + d[..., 3], g[..., 1] + g[..., 3]) -
               np.maximum(d[..., 1], g[..., 1])).clip(min=0)  # (D, G, F)
     both = d_present[:, None] & g_present[None, :]  # (D, G, F)
-    inter = np.where(both, width * height, 0.0).sum(-1)  # (D, G)
+    inter = np.where(both, width * height, 0.0).sum(-1).ravel()  # (D * G,)
     det_len = np.array([t.num_frames for t in dets], dtype=np.int64)
     gt_len = np.array([t.num_frames for t in gts], dtype=np.int64)
-    union = _union_from_areas(inter, d_areas, g_areas, det_len, gt_len)
-    return _ratio(inter, union), det_avg
+    pair_det = np.repeat(np.arange(len(dets)), len(gts))
+    pair_gt = np.tile(np.arange(len(gts)), len(dets))
+    union = _union_from_areas(inter, d_areas, g_areas, pair_det, pair_gt,
+                              det_len, gt_len)
+    return _ratio(inter, union).reshape(len(dets), len(gts)), det_avg
 
 
 # ---------------------------------------------------------------------------
 # Matching
 # ---------------------------------------------------------------------------
+def _greedy_match_batch(ious: np.ndarray, gt_ignore: np.ndarray,
+                        gt_crowd: np.ndarray,
+                        iou_thresholds: np.ndarray = IOU_THRESHOLDS
+                        ) -> np.ndarray:
+    """COCO greedy matching of many independent groups at once.
+
+    Args:
+        ious: (P, D, G) float64, for each group P its detections (sorted by
+            descending score) against its ground truths (annotation order);
+            padding entries (missing detections or ground truths) must be
+            below every threshold, e.g. -1.
+        gt_ignore: (A, P, G) bool, one ignore pattern per setting A (area
+            range); gt_crowd: (P, G) bool.
+        iou_thresholds: (T,).
+
+    Returns:
+        (A, P, T, D) int64 index of the matched ground truth, -1 if none.
+    """
+    num_groups, num_dets, num_gts = ious.shape
+    num_settings = gt_ignore.shape[0]
+    num_thrs = len(iou_thresholds)
+    match = np.full((num_settings, num_groups, num_thrs, num_dets), -1,
+                    dtype=np.int64)
+    if num_groups == 0 or num_dets == 0 or num_gts == 0:
+        return match
+    thresholds = np.minimum(iou_thresholds, 1 - 1e-10)  # (T,)
+    taken = np.zeros((num_settings, num_groups, num_thrs, num_gts),
+                     dtype=bool)  # (A, P, T, G)
+    regular = ~gt_ignore  # (A, P, G)
+    best_iou = ious.max(axis=2)  # (P, D)
+    for d in range(num_dets):
+        # Groups whose detection d reaches the lowest threshold somewhere.
+        groups = np.flatnonzero(best_iou[:, d] >= thresholds.min())  # (S,)
+        if groups.size == 0:
+            continue
+        row = ious[groups, d]  # (S, G)
+        above = row[:, None, :] >= thresholds[:, None]  # (S, T, G)
+        free = ~taken[:, groups] | gt_crowd[None, groups, None, :]
+        allowed = above[None] & free  # (A, S, T, G)
+        allowed_regular = allowed & regular[:, groups, None, :]
+        candidates = np.where(allowed_regular.any(axis=-1, keepdims=True),
+                              allowed_regular, allowed)  # (A, S, T, G)
+        values = np.where(candidates, row[None, :, None, :], -np.inf)
+        # Among equal IoUs the later ground truth wins, as in the official
+        # loop: argmax over the reversed axis.
+        best = num_gts - 1 - np.argmax(values[..., ::-1], axis=-1)
+        a_i, s_i, t_i = np.nonzero(candidates.any(axis=-1))  # (n,) x 3
+        g_i = best[a_i, s_i, t_i]
+        taken[a_i, groups[s_i], t_i, g_i] = True
+        match[a_i, groups[s_i], t_i, d] = g_i
+    return match
+
+
 def greedy_match(ious: np.ndarray, gt_ignore: np.ndarray,
                  gt_crowd: np.ndarray,
                  iou_thresholds: np.ndarray = IOU_THRESHOLDS) -> np.ndarray:
@@ -562,108 +645,130 @@ def greedy_match(ious: np.ndarray, gt_ignore: np.ndarray,
     Returns:
         (T, D) int64 index of the matched ground truth, -1 if unmatched.
     """
-    num_dets, num_gts = ious.shape
-    num_thrs = len(iou_thresholds)
-    match = np.full((num_thrs, num_dets), -1, dtype=np.int64)  # (T, D)
-    if num_dets == 0 or num_gts == 0:
-        return match
-    thresholds = np.minimum(iou_thresholds, 1 - 1e-10)[:, None]  # (T, 1)
-    taken = np.zeros((num_thrs, num_gts), dtype=bool)  # (T, G)
-    regular = ~gt_ignore  # (G,)
-    thr_index = np.arange(num_thrs)
-    # A detection below the lowest threshold with every gt matches nothing.
-    for d in np.flatnonzero(ious.max(axis=1) >= thresholds.min()):
-        row = ious[d]  # (G,)
-        allowed = (row >= thresholds) & (~taken | gt_crowd)  # (T, G)
-        allowed_regular = allowed & regular  # (T, G)
-        candidates = np.where(allowed_regular.any(axis=1, keepdims=True),
-                              allowed_regular, allowed)  # (T, G)
-        found = candidates.any(axis=1)  # (T,)
-        if not found.any():
-            continue
-        values = np.where(candidates, row, -1.0)  # (T, G)
-        best = num_gts - 1 - np.argmax(values[:, ::-1], axis=1)  # last max
-        match[found, d] = best[found]
-        taken[thr_index[found], best[found]] = True
-    return match
-
-
-@dataclass
-class _PairResult:
-    """Evaluation of one (video, category) pair for one area range."""
-    scores: np.ndarray  # (D,) float64, descending
-    matched: np.ndarray  # (T, D) bool, true positive candidates
-    ignored: np.ndarray  # (T, D) bool, detections to ignore
-    num_positives: int  # number of non-ignored ground truths
-
-
-def _evaluate_pair(ious, scores, det_areas, gts, area_range, cache):
-    """Match one (video, category) pair for one area range.
-
-    Args:
-        ious: (D, G) with detections sorted by descending score.
-        scores: (D,) sorted detection scores.
-        det_areas: (D,) average detection areas.
-        gts: G ground-truth tracks in annotation order.
-        area_range: (min_area, max_area), inclusive.
-        cache: dict reused across area ranges of the same pair.
-    """
-    lo, hi = area_range
-    gt_out = np.array([g.ignore or g.avg_area < lo or g.avg_area > hi
-                       for g in gts], dtype=bool)  # (G,)
-    key = gt_out.tobytes()
-    if key not in cache:
-        crowd = np.array([g.is_crowd for g in gts], dtype=bool)  # (G,)
-        # The official code marks a match by the gt id, so id 0 is "no match".
-        counts = np.array([g.ann_id != 0 for g in gts], dtype=bool)  # (G,)
-        match = greedy_match(ious, gt_out, crowd)  # (T, D)
-        # Index -1 (no match) reads the appended False.
-        matched = np.append(counts, False)[match]  # (T, D)
-        ignored_by_gt = np.append(gt_out, False)[match]  # (T, D)
-        cache[key] = (matched, ignored_by_gt)
-    matched, ignored_by_gt = cache[key]
-    det_out = (det_areas < lo) | (det_areas > hi)  # (D,)
-    ignored = ignored_by_gt | (~matched & det_out[None, :])  # (T, D)
-    return _PairResult(scores, matched, ignored, int((~gt_out).sum()))
+    ious = np.asarray(ious, dtype=np.float64)
+    return _greedy_match_batch(
+        ious[None], np.asarray(gt_ignore, dtype=bool)[None, None],
+        np.asarray(gt_crowd, dtype=bool)[None], iou_thresholds)[0, 0]
 
 
 # ---------------------------------------------------------------------------
 # Accumulation and summary
 # ---------------------------------------------------------------------------
-def _precision_recall(pairs: List[_PairResult], max_det: int,
-                      rec_thresholds: np.ndarray):
-    """Precision (T, R) and recall (T,) of one (category, area, maxDet) cell.
+def _recall_targets(num_positives: np.ndarray,
+                    rec_thresholds: np.ndarray) -> np.ndarray:
+    """Smallest true-positive counts that reach each recall threshold.
 
-    Returns None when the official code leaves the cell at -1 (no pair, or no
-    non-ignored ground truth).
+    Recall is the float64 ``tp / num_positives``; it reaches ``r`` from the
+    smallest integer ``tp`` with ``fl(tp / n) >= r`` on, which is within one
+    of ``r * n``: the four candidates around it are tested exactly.
+
+    Args:
+        num_positives: (K,) positive integers (as float64).
+        rec_thresholds: (R,).
+
+    Returns:
+        (K, R) int64.
     """
-    if not pairs:
-        return None
-    num_positives = sum(p.num_positives for p in pairs)
-    if num_positives == 0:
-        return None
-    scores = np.concatenate([p.scores[:max_det] for p in pairs])  # (N,)
-    order = np.argsort(-scores, kind='mergesort')
-    matched = np.concatenate([p.matched[:, :max_det] for p in pairs],
-                             axis=1)[:, order]  # (T, N)
-    ignored = np.concatenate([p.ignored[:, :max_det] for p in pairs],
-                             axis=1)[:, order]  # (T, N)
-    tp = np.cumsum(matched & ~ignored, axis=1).astype(np.float64)  # (T, N)
-    fp = np.cumsum(~matched & ~ignored, axis=1).astype(np.float64)  # (T, N)
-    num_thrs, num_dets = tp.shape
-    recall_curve = tp / num_positives  # (T, N)
-    precision_curve = tp / (fp + tp + np.spacing(1))  # (T, N)
-    if num_dets:
-        recall = recall_curve[:, -1].copy()  # (T,)
-    else:
-        recall = np.zeros(num_thrs)
-    # Interpolate: precision at n is the max precision at any n' >= n.
-    envelope = np.maximum.accumulate(precision_curve[:, ::-1], axis=1)[:, ::-1]
-    precision = np.zeros((num_thrs, len(rec_thresholds)))  # (T, R)
-    for t in range(num_thrs):
-        idx = np.searchsorted(recall_curve[t], rec_thresholds, side='left')
-        reached = idx < num_dets  # (R,)
-        precision[t, reached] = envelope[t, idx[reached]]
+    n = num_positives[:, None, None]  # (K, 1, 1)
+    base = np.floor(rec_thresholds[None, :] * num_positives[:, None])  # (K,R)
+    candidates = base[..., None] + np.arange(-1, 3)  # (K, R, 4)
+    reached = candidates / n >= rec_thresholds[None, :, None]
+    return (base - 1 + (~reached).sum(-1)).astype(np.int64)
+
+
+def _accumulate(det_cat: np.ndarray, det_rank: np.ndarray,
+                det_score: np.ndarray, matched: np.ndarray,
+                ignored: np.ndarray, num_positives: np.ndarray,
+                max_dets: Sequence[int],
+                rec_thresholds: np.ndarray = RECALL_THRESHOLDS):
+    """COCO accumulation of every (category, area range, max_dets) cell.
+
+    The official code concatenates, per cell, the detections of all videos,
+    sorts them by score and reads precision and recall along the list.  The
+    interpolated precision at a recall threshold is the largest precision
+    at or after the first position reaching it; precision only rises at
+    true positives, so only those positions ("events") are looked at: the
+    v-th true positive is where the count reaches v, and the largest
+    precision from there on is a running maximum over the later events.
+
+    Args:
+        det_cat, det_rank, det_score: (N,) category index, rank within its
+            (video, category) pair and score of the kept detections, in
+            (category, video, rank) order.
+        matched, ignored: (A, T, N) bool per area range and IoU threshold.
+        num_positives: (K, A) int64 non-ignored ground truths.
+        max_dets: the M detection caps.
+
+    Returns:
+        precision (T, R, K, A, M) and recall (T, K, A, M), -1 where the
+        official code leaves them (no non-ignored ground truth).
+    """
+    num_areas, num_thrs, _ = matched.shape
+    num_cats = num_positives.shape[0]
+    num_recs = len(rec_thresholds)
+    shape = (num_cats, num_areas, len(max_dets))
+    precision = -np.ones((num_thrs, num_recs) + shape)
+    recall = -np.ones((num_thrs, ) + shape)
+    # Official order within a category: descending score, ties by video then
+    # rank (a stable sort of the per-video lists concatenated in video order).
+    order = np.lexsort((-det_score, det_cat))  # (N,)
+    for a in range(num_areas):
+        defined = np.flatnonzero(num_positives[:, a] > 0)  # (K',)
+        if defined.size == 0:
+            continue
+        positives = num_positives[defined, a].astype(np.float64)  # (K',)
+        # Recall reaches threshold r at true positive number max(target, 1)
+        # (target 0: the first position, whose interpolated precision is
+        # that of the first event, precision being 0 before it).
+        need = np.maximum(_recall_targets(positives, rec_thresholds),
+                          1)[None]  # (1, K', R)
+        for m, max_det in enumerate(max_dets):
+            sel = order[det_rank[order] < max_det]  # (n,)
+            if sel.size == 0:
+                precision[:, :, defined, a, m] = 0.0
+                recall[:, defined, a, m] = 0.0
+                continue
+            cats = det_cat[sel]  # (n,) non-decreasing
+            hit = matched[a][:, sel]  # (T, n)
+            counted = ~ignored[a][:, sel]
+            true_pos = hit & counted
+            tp_cum = np.cumsum(true_pos, axis=1)  # (T, n)
+            fp_cum = np.cumsum(~hit & counted, axis=1)
+            # Counts before each category's first detection (to subtract).
+            starts = np.searchsorted(cats, np.arange(num_cats))  # (K,)
+            before = np.maximum(starts - 1, 0)
+            tp_base = np.where(starts > 0, tp_cum[:, before], 0)  # (T, K)
+            fp_base = np.where(starts > 0, fp_cum[:, before], 0)
+            # Events: (threshold, position), sorted by threshold, category.
+            e_thr, e_pos = np.nonzero(true_pos)  # (E,)
+            e_cat = cats[e_pos]
+            e_tp = tp_cum[e_thr, e_pos] - tp_base[e_thr, e_cat]  # 1, 2, ...
+            e_fp = (fp_cum[e_thr, e_pos] -
+                    fp_base[e_thr, e_cat]).astype(np.float64)
+            e_tp_f = e_tp.astype(np.float64)
+            e_pr = e_tp_f / (e_fp + e_tp_f + np.spacing(1))  # as official
+            # Largest precision at this or a later event of the same
+            # (threshold, category): a running maximum from the right,
+            # restarted per segment (complex numbers compare real part
+            # first).
+            segment = e_thr * num_cats + e_cat  # (E,) non-decreasing
+            z = np.empty(e_pr.size, dtype=np.complex128)
+            z.real = -segment
+            z.imag = e_pr
+            best = np.maximum.accumulate(z[::-1])[::-1].imag  # (E,)
+            # Per (threshold, defined category): number of events and the
+            # index of the first.
+            seg_ids = (np.arange(num_thrs)[:, None] * num_cats +
+                       defined[None, :])  # (T, K')
+            ev_first = np.searchsorted(segment, seg_ids, 'left')
+            ev_count = np.searchsorted(segment, seg_ids, 'right') - ev_first
+            recall[:, defined, a, m] = ev_count / positives[None, :]
+            reached = need <= ev_count[..., None]  # (T, K', R)
+            index = ev_first[..., None] + need - 1
+            values = best[np.minimum(index, max(best.size - 1, 0))] \
+                if best.size else np.zeros(index.shape)
+            q = np.where(reached, values, 0.0)  # (T, K', R)
+            precision[:, :, defined, a, m] = q.transpose(0, 2, 1)
     return precision, recall
 
 
@@ -703,6 +808,30 @@ def _summarize(precision: np.ndarray, recall: np.ndarray,
 # ---------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------
+@dataclass
+class _Detections:
+    """Kept detections in (category, video, rank) order, all (N,) arrays."""
+    result: np.ndarray  # index into the result list
+    video: np.ndarray  # video index (into sorted video ids)
+    category: np.ndarray  # category index
+    rank: np.ndarray  # rank by descending score within (video, category)
+    score: np.ndarray  # float64
+
+
+@dataclass
+class _GroundTruths:
+    """Ground-truth tracks in (category, video, annotation) order."""
+    tracks: List[_Track]
+    key: np.ndarray  # (G,) category * num_videos + video
+    video: np.ndarray  # (G,) video index
+    category: np.ndarray  # (G,) category index
+    crowd: np.ndarray  # (G,) bool
+    ignore: np.ndarray  # (G,) bool
+    counted: np.ndarray  # (G,) bool, id != 0 (official quirk)
+    avg_area: np.ndarray  # (G,) float64
+    length: np.ndarray  # (G,) int64 frame list lengths
+
+
 class YTVISEvaluator:
     """YouTube-VIS evaluator bound to one ground truth.
 
@@ -738,21 +867,25 @@ class YTVISEvaluator:
                                                             [])})
         self._video_index = {v: i for i, v in enumerate(self.video_ids)}
         self._category_index = {c: i for i, c in enumerate(self.category_ids)}
+        self._video_sizes = [self._video_size(v) for v in self.video_ids]
+        self._size_lists = [list(s) for s in self._video_sizes]
         self.precision: Optional[np.ndarray] = None
         self.recall: Optional[np.ndarray] = None
         self.stats: Optional[Dict[str, float]] = None
 
         # (video_id, category_id) -> ground-truth tracks in annotation order.
         self._gts: Dict[Tuple[Any, Any], List[_Track]] = defaultdict(list)
-        for ann in gt.get('annotations', []):
-            key = (ann['video_id'], ann['category_id'])
-            if key[0] in self.videos and key[1] in self._category_index:
-                self._gts[key].append(self._gt_track(ann))
+        with _gc_paused():
+            for ann in gt.get('annotations', []):
+                key = (ann['video_id'], ann['category_id'])
+                if key[0] in self.videos and key[1] in self._category_index:
+                    self._gts[key].append(self._gt_track(ann))
         if any(t.ann_id == 0 for ts in self._gts.values() for t in ts):
             warnings.warn(
                 'ground truth has an annotation with id 0: as in the official '
                 'YouTube-VIS code, detections matched to it count as '
                 'unmatched', stacklevel=2)
+        self._gt_table: Optional[_GroundTruths] = None
 
     # -- conversion ---------------------------------------------------------
     def _video_size(self, video_id) -> Tuple[int, int]:
@@ -765,10 +898,12 @@ class YTVISEvaluator:
         is_crowd = bool(ann.get('iscrowd', 0))
         height, width = self._video_size(ann['video_id'])
         if self.iou_type == 'segm':
-            track = _Track([
-                _to_rle_bytes(s, height, width, where)
-                for s in ann['segmentations']
-            ])
+            segms = ann['segmentations']
+            masks = _present_masks(segms, height, width, where)
+            frames: List[Any] = [None] * len(segms)
+            for f, counts in zip(masks[0], masks[1]):
+                frames[f] = counts
+            track = _Track(frames, masks=masks)
         else:
             if 'bboxes' not in ann:
                 raise ValueError(f'{where} has no "bboxes" (iou_type=bbox)')
@@ -793,16 +928,43 @@ class YTVISEvaluator:
         if self.iou_type == 'segm':
             if 'segmentations' not in result:
                 raise ValueError(f'{where} has no "segmentations"')
-            track = _Track([
-                _to_rle_bytes(s, height, width, where)
-                for s in result['segmentations']
-            ])
+            segms = result['segmentations']
+            masks = _present_masks(segms, height, width, where)
+            frames: List[Any] = [None] * len(segms)
+            for f, counts in zip(masks[0], masks[1]):
+                frames[f] = counts
+            track = _Track(frames, masks=masks)
         else:
             if 'bboxes' not in result:
                 raise ValueError(f'{where} has no "bboxes"')
             track = _Track(*_boxes_array(result['bboxes'], where))
         track.score = float(result['score'])
         return track
+
+    def _ground_truths(self) -> _GroundTruths:
+        """All ground-truth tracks as arrays, (category, video) ordered."""
+        if self._gt_table is not None:
+            return self._gt_table
+        num_videos = len(self.video_ids)
+        keys = sorted(self._gts, key=lambda k: (self._category_index[k[1]],
+                                                self._video_index[k[0]]))
+        tracks, video, category = [], [], []
+        for video_id, category_id in keys:
+            group = self._gts[(video_id, category_id)]
+            tracks += group
+            video += [self._video_index[video_id]] * len(group)
+            category += [self._category_index[category_id]] * len(group)
+        video = np.array(video, dtype=np.int64)
+        category = np.array(category, dtype=np.int64)
+        self._gt_table = _GroundTruths(
+            tracks=tracks, key=category * num_videos + video, video=video,
+            category=category,
+            crowd=np.array([t.is_crowd for t in tracks], dtype=bool),
+            ignore=np.array([t.ignore for t in tracks], dtype=bool),
+            counted=np.array([t.ann_id != 0 for t in tracks], dtype=bool),
+            avg_area=np.array([t.avg_area for t in tracks], dtype=np.float64),
+            length=np.array([t.num_frames for t in tracks], dtype=np.int64))
+        return self._gt_table
 
     # -- evaluation ---------------------------------------------------------
     def _check_videos(self, results: Sequence[dict]) -> None:
@@ -815,65 +977,329 @@ class YTVISEvaluator:
                 f'results refer to video ids not in the ground truth: '
                 f'{shown}{more}')
 
+    def _detections(self, results: Sequence[dict]) -> _Detections:
+        """Results of listed categories, ranked within (video, category) by
+        descending score (stable), cut at ``max(max_dets)``."""
+        num = len(results)
+        video = np.fromiter(
+            map(self._video_index.__getitem__,
+                map(itemgetter('video_id'), results)),
+            dtype=np.int64, count=num)
+        category = np.fromiter(
+            map(self._category_index.get,
+                map(itemgetter('category_id'), results), repeat(-1)),
+            dtype=np.int64, count=num)
+        score = np.fromiter(map(float, map(itemgetter('score'), results)),
+                            dtype=np.float64, count=num)
+        kept = np.flatnonzero(category >= 0)
+        kept = kept[np.lexsort((-score[kept], video[kept], category[kept]))]
+        key = category[kept] * len(self.video_ids) + video[kept]  # sorted
+        first = np.ones(kept.size, dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        index = np.arange(kept.size)
+        rank = index - np.maximum.accumulate(np.where(first, index, 0))
+        cut = rank < self.max_dets[-1]
+        kept = kept[cut]
+        return _Detections(kept, video[kept], category[kept], rank[cut],
+                           score[kept])
+
     def evaluate(self, results: Sequence[dict]) -> Dict[str, float]:
         """Evaluate a result list; returns ``{name: value}`` for STAT_NAMES."""
+        with _gc_paused():
+            return self._evaluate(results)
+
+    def _evaluate(self, results: Sequence[dict]) -> Dict[str, float]:
         self._check_videos(results)
-        max_det = self.max_dets[-1]
+        dets = self._detections(results)
+        gts = self._ground_truths()
+        num_videos = len(self.video_ids)
 
-        # (video_id, category_id) -> indices into results, in input order.
-        grouped: Dict[Tuple[Any, Any], List[int]] = defaultdict(list)
-        for index, result in enumerate(results):
-            if result['category_id'] in self._category_index:
-                grouped[(result['video_id'], result['category_id'])].append(
-                    index)
+        # All (detection, ground truth) pairs of the same (video, category).
+        det_key = dets.category * num_videos + dets.video  # (N,) sorted
+        gt_lo = np.searchsorted(gts.key, det_key, 'left')  # (N,)
+        gt_count = np.searchsorted(gts.key, det_key, 'right') - gt_lo
+        pair_det = np.repeat(np.arange(det_key.size), gt_count)  # (Q,)
+        pair_gt = (np.repeat(gt_lo - (np.cumsum(gt_count) - gt_count),
+                             gt_count) + np.arange(pair_det.size))
 
-        keys = sorted(set(self._gts) | set(grouped),
-                      key=lambda k: (self._category_index[k[1]],
-                                     self._video_index[k[0]]))
-        num_areas = len(AREA_RANGES)
-        # pairs[k][a]: per-video results of category k, area a, video order.
-        pairs: List[List[List[_PairResult]]] = [
-            [[] for _ in range(num_areas)] for _ in self.category_ids
-        ]
-        for video_id, category_id in keys:
-            gts = self._gts.get((video_id, category_id), [])
-            indices = grouped.get((video_id, category_id), [])
-            scores = np.array([float(results[i]['score']) for i in indices],
-                              dtype=np.float64)
-            keep = np.argsort(-scores, kind='mergesort')[:max_det]
-            dets = [self._det_track(indices[i], results[indices[i]])
-                    for i in keep]
-            if self.iou_type == 'segm':
-                height, width = self._video_size(video_id)
-                ious, det_areas = mask_video_ious(dets, gts, height, width)
-            else:
-                ious, det_areas = box_video_ious(dets, gts)
-            sorted_scores = scores[keep]
-            cache: dict = {}
-            k = self._category_index[category_id]
-            for a, (_, area_range) in enumerate(AREA_RANGES):
-                pairs[k][a].append(
-                    _evaluate_pair(ious, sorted_scores, det_areas, gts,
-                                   area_range, cache))
+        known = None
+        if self.iou_type == 'segm':
+            segms = self._result_segms(results, dets)
+            det_avg, known, pair_iou = self._mask_ious(
+                results, segms, dets, gts, pair_det, pair_gt)
+        else:
+            det_avg, pair_iou = self._box_ious(results, dets, gts, pair_det,
+                                               pair_gt)
 
-        self.precision, self.recall = self._accumulate(pairs)
+        bounds = np.array([r for _, r in AREA_RANGES])  # (A, 2)
+        gt_out = (gts.ignore[None, :] |
+                  (gts.avg_area[None, :] < bounds[:, :1]) |
+                  (gts.avg_area[None, :] > bounds[:, 1:]))  # (A, G)
+        matched, ignored_by_gt = self._match(dets, gts, gt_out, gt_lo,
+                                             pair_det, pair_gt, pair_iou)
+        if known is not None and not known.all():
+            # The other detections have no gt in their (video, category):
+            # only those ranked before a true positive can change a result.
+            needed = np.flatnonzero(~known & self._ranked_before_last_tp(
+                dets, matched & ~ignored_by_gt, bounds))
+            det_avg[needed] = self._mask_avg_areas(results, segms, dets,
+                                                   needed)
+        det_out = ((det_avg[None, :] < bounds[:, :1]) |
+                   (det_avg[None, :] > bounds[:, 1:]))  # (A, N)
+        ignored = ignored_by_gt | (~matched & det_out[:, None, :])
+        num_positives = np.stack([
+            np.bincount(gts.category[~out], minlength=len(self.category_ids))
+            for out in gt_out
+        ], axis=1)  # (K, A)
+        self.precision, self.recall = _accumulate(
+            dets.category, dets.rank, dets.score, matched, ignored,
+            num_positives, self.max_dets)
         self.stats = _summarize(self.precision, self.recall, self.max_dets)
         return dict(self.stats)
 
-    def _accumulate(self, pairs):
-        """Precision (T, R, K, A, M) and recall (T, K, A, M), -1 if absent."""
-        num_thrs, num_recs = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS)
-        shape = (len(self.category_ids), len(AREA_RANGES), len(self.max_dets))
-        precision = -np.ones((num_thrs, num_recs) + shape)
-        recall = -np.ones((num_thrs, ) + shape)
-        for k, per_area in enumerate(pairs):
-            for a, cell_pairs in enumerate(per_area):
-                for m, max_det in enumerate(self.max_dets):
-                    cell = _precision_recall(cell_pairs, max_det,
-                                             RECALL_THRESHOLDS)
-                    if cell is not None:
-                        precision[:, :, k, a, m], recall[:, k, a, m] = cell
-        return precision, recall
+    def _ranked_before_last_tp(self, dets: _Detections, true_pos: np.ndarray,
+                               bounds: np.ndarray) -> np.ndarray:
+        """Detections whose average area can matter.
+
+        An unmatched detection is a false positive or ignored depending on
+        its area.  After the last true positive of its category (in the
+        accumulation order) that changes neither recall nor interpolated
+        precision: precision after that true positive never exceeds its
+        value there, and no recall threshold is first reached later.  Only
+        area ranges that some average area could fall out of count (not
+        ``all``).
+
+        Args:
+            true_pos: (A, T, N) matched and not ignored by their gt.
+            bounds: (A, 2) area ranges.
+
+        Returns:
+            (N,) bool.
+        """
+        max_area = max((h * w for h, w in self._video_sizes), default=0)
+        sensitive = (bounds[:, 0] > 0) | (bounds[:, 1] < max_area)  # (A,)
+        hit = true_pos[sensitive].any(axis=(0, 1))  # (N,)
+        order = np.lexsort((-dets.score, dets.category))
+        position = np.empty_like(order)
+        position[order] = np.arange(order.size)
+        last = np.full(len(self.category_ids), -1, dtype=np.int64)
+        np.maximum.at(last, dets.category[hit], position[hit])
+        return position < last[dets.category]
+
+    def _result_segms(self, results, dets: _Detections) -> list:
+        """The per-frame mask lists of the kept detections."""
+        segms = []
+        for i in dets.result.tolist():
+            if 'segmentations' not in results[i]:
+                raise ValueError(f'result {i} (video '
+                                 f'{results[i]["video_id"]}) has no '
+                                 '"segmentations"')
+            segms.append(results[i]['segmentations'])
+        return segms
+
+    def _where(self, results, dets: _Detections, j: int):
+        """(height, width, description) of kept detection ``j``."""
+        index = int(dets.result[j])
+        video_id = results[index]['video_id']
+        return (*self._video_size(video_id),
+                f'result {index} (video {video_id})')
+
+    def _det_mask_tracks(self, results, segms: list, dets: _Detections,
+                         ids: np.ndarray) -> _MaskTracks:
+        """Detections ``ids`` as :class:`_MaskTracks`, masks checked.
+
+        Result masks are used as they are when they all are compressed RLE
+        dicts of their video's size; otherwise each track is converted and
+        checked (polygons, uncompressed RLE; ValueError for bad masks).
+        """
+        ids_list = ids.tolist()
+        frames = [[f for f, s in enumerate(segms[j]) if s] for j in ids_list]
+        rles = list(chain.from_iterable(
+            filter(None, segms[j]) for j in ids_list))
+        try:
+            sizes = [self._size_lists[v] for v in dets.video[ids].tolist()]
+            expected = list(chain.from_iterable(map(repeat, sizes,
+                                                    map(len, frames))))
+            if list(map(itemgetter('size'), rles)) != expected:
+                raise TypeError
+            # pycocotools raises TypeError unless counts are str or bytes.
+            areas = _rle_areas(rles)
+            counts = list(map(itemgetter('counts'), rles))
+        except (TypeError, KeyError, ValueError):
+            masks = [_present_masks(segms[j], *self._where(results, dets, j))
+                     for j in ids_list]
+            counts = list(chain.from_iterable(m[1] for m in masks))
+            areas = _rle_areas(list(chain.from_iterable(m[2] for m in masks)))
+        per_track = np.fromiter(map(len, frames), dtype=np.int64,
+                                count=len(frames))
+        return _MaskTracks(
+            counts,
+            np.fromiter(chain.from_iterable(frames), dtype=np.int64,
+                        count=len(counts)), areas, per_track,
+            np.fromiter(map(len, (segms[j] for j in ids_list)),
+                        dtype=np.int64, count=len(ids_list)))
+
+    def _gt_mask_tracks(self, gts: _GroundTruths,
+                        ids: np.ndarray) -> _MaskTracks:
+        """Ground truths ``ids`` as :class:`_MaskTracks`."""
+        masks = [gts.tracks[g].present_masks(*self._video_sizes[v])
+                 for g, v in zip(ids.tolist(), gts.video[ids].tolist())]
+        per_track = np.fromiter((len(m[0]) for m in masks), dtype=np.int64,
+                                count=len(masks))
+        return _MaskTracks(
+            list(chain.from_iterable(m[1] for m in masks)),
+            np.fromiter(chain.from_iterable(m[0] for m in masks),
+                        dtype=np.int64, count=int(per_track.sum())),
+            _rle_areas(list(chain.from_iterable(m[2] for m in masks))),
+            per_track, gts.length[ids])
+
+    def _mask_ious(self, results, segms: list, dets: _Detections,
+                   gts: _GroundTruths, pair_det: np.ndarray,
+                   pair_gt: np.ndarray):
+        """IoUs of the (detection, gt) pairs and the detections' areas.
+
+        Args:
+            segms: N per-frame mask lists, from :meth:`_result_segms`.
+            pair_det, pair_gt: (Q,) pairs of the same (video, category).
+
+        Returns:
+            det_avg: (N,) float64 average areas, set where ``known``;
+            known: (N,) bool, the detections of some pair;
+            ious: (Q,) float64, 0 for pairs provably below every threshold.
+        """
+        num = len(segms)
+        det_avg = np.zeros(num, dtype=np.float64)
+        known = np.zeros(num, dtype=bool)
+        if pair_det.size == 0:
+            return det_avg, known, np.zeros(0)
+        # Detection tracks in result order and ground truths video by video
+        # (roughly the order of their masks in memory).
+        det_ids = np.unique(pair_det)
+        det_ids = det_ids[np.argsort(dets.result[det_ids])]
+        det_index = np.empty(num, dtype=np.int64)
+        det_index[det_ids] = np.arange(det_ids.size)
+        gt_ids = np.unique(pair_gt)
+        gt_ids = gt_ids[np.argsort(gts.video[gt_ids], kind='stable')]
+        gt_index = np.empty(gts.key.size, dtype=np.int64)
+        gt_index[gt_ids] = np.arange(gt_ids.size)
+        det_tracks = self._det_mask_tracks(results, segms, dets, det_ids)
+        det_avg[det_ids] = _mean_nonzero_segments(det_tracks.areas,
+                                                  det_tracks.per_track)
+        known[det_ids] = True
+        # Blocks = (video, category) pairs with detections and gts, video
+        # after video (results usually lie in memory video by video).
+        num_cats = len(self.category_ids)
+        det_key = dets.video * num_cats + dets.category  # (N,)
+        keys, pair_block = np.unique(det_key[pair_det], return_inverse=True)
+        block_sizes = [self._video_sizes[k // num_cats]
+                       for k in keys.tolist()]
+        ious = _pair_mask_ious(det_tracks, self._gt_mask_tracks(gts, gt_ids),
+                               det_index[pair_det], gt_index[pair_gt],
+                               pair_block.ravel(), block_sizes,
+                               lowest=float(IOU_THRESHOLDS.min()))
+        return det_avg, known, ious
+
+    def _mask_avg_areas(self, results, segms: list, dets: _Detections,
+                        ids: np.ndarray) -> np.ndarray:
+        """(len(ids),) average areas of detections ``ids``.
+
+        Only ``counts`` matter here (as in the official code): compressed
+        RLE dicts are measured as they are, other tracks are converted.
+        """
+        order = np.argsort(dets.result[ids])  # results in memory order
+        ids_list = ids[order].tolist()
+        rles = [list(filter(None, segms[j])) for j in ids_list]
+        try:
+            areas = _rle_areas(list(chain.from_iterable(rles)))
+        except (TypeError, KeyError):
+            areas = []
+            for k, j in enumerate(ids_list):
+                try:
+                    areas.append(_rle_areas(rles[k]))
+                except (TypeError, KeyError):
+                    rles[k] = _present_masks(
+                        segms[j], *self._where(results, dets, j))[2]
+                    areas.append(_rle_areas(rles[k]))
+            areas = np.concatenate(areas) if areas else np.zeros(0, np.int64)
+        out = np.empty(ids.size, dtype=np.float64)
+        out[order] = _mean_nonzero_segments(
+            areas, np.fromiter(map(len, rles), dtype=np.int64,
+                               count=len(rles)))
+        return out
+
+    def _box_ious(self, results, dets: _Detections, gts: _GroundTruths,
+                  pair_det: np.ndarray, pair_gt: np.ndarray):
+        """Average box areas (N,) of the detections and IoUs (Q,) of the
+        pairs, one (video, category) at a time."""
+        det_avg = np.zeros(dets.result.size, dtype=np.float64)
+        pair_iou = np.zeros(pair_det.size, dtype=np.float64)
+        key = dets.category * len(self.video_ids) + dets.video
+        starts = np.flatnonzero(np.diff(key, prepend=-1))
+        ends = np.append(starts[1:], key.size)
+        pair_start = np.searchsorted(pair_det, starts)
+        for s, e, p in zip(starts.tolist(), ends.tolist(),
+                           pair_start.tolist()):
+            tracks = [self._det_track(i, results[i])
+                      for i in dets.result[s:e].tolist()]
+            num_pairs = int(np.searchsorted(pair_det, e) - p)
+            group_gts = [gts.tracks[g] for g in
+                         sorted(set(pair_gt[p:p + num_pairs].tolist()))]
+            ious, det_avg[s:e] = box_video_ious(tracks, group_gts)
+            pair_iou[p:p + num_pairs] = ious.ravel()
+        return det_avg, pair_iou
+
+    def _match(self, dets: _Detections, gts: _GroundTruths,
+               gt_out: np.ndarray, gt_lo: np.ndarray, pair_det: np.ndarray,
+               pair_gt: np.ndarray, pair_iou: np.ndarray):
+        """Greedy matching of every (video, category) pair.
+
+        Args:
+            gt_out: (A, G) ground truths ignored per area range.
+            gt_lo: (N,) first ground truth of each detection's pair.
+            pair_det, pair_gt, pair_iou: (Q,) detection-gt pairs, grouped by
+                detection in (category, video, rank) order.
+
+        Returns:
+            matched: (A, T, N) bool, matched to a ground truth with an id
+                other than 0; ignored_by_gt: (A, T, N) bool, matched to an
+                ignored ground truth.
+        """
+        num_areas, num_thrs = gt_out.shape[0], len(IOU_THRESHOLDS)
+        num = dets.result.size
+        matched = np.zeros((num_areas, num_thrs, num), dtype=bool)
+        ignored_by_gt = np.zeros((num_areas, num_thrs, num), dtype=bool)
+        if pair_det.size == 0:
+            return matched, ignored_by_gt
+        first_gt = gt_lo[pair_det]  # (Q,)
+        local_gt = pair_gt - first_gt
+        # Groups = (video, category) pairs with detections and gts.
+        group_first, group_of_pair = np.unique(first_gt, return_inverse=True)
+        group_of_pair = group_of_pair.ravel()
+        num_groups = group_first.size
+        det_rank = dets.rank[pair_det]
+        num_det_slots = int(det_rank.max()) + 1
+        num_gt_slots = int(local_gt.max()) + 1
+        ious = np.full((num_groups, num_det_slots, num_gt_slots), -1.0)
+        ious[group_of_pair, det_rank, local_gt] = pair_iou
+        gt_count = np.zeros(num_groups, dtype=np.int64)
+        np.maximum.at(gt_count, group_of_pair, local_gt + 1)
+        slots = np.arange(num_gt_slots)
+        valid = slots[None, :] < gt_count[:, None]  # (P, Gs)
+        gt_ids = np.where(valid, group_first[:, None] + slots, 0)  # (P, Gs)
+        ignore = np.where(valid[None], gt_out[:, gt_ids], True)  # (A,P,Gs)
+        crowd = valid & gts.crowd[gt_ids]  # (P, Gs)
+        match = _greedy_match_batch(ious, ignore, crowd)  # (A, P, T, Ds)
+
+        det_ids, first_pair = np.unique(pair_det, return_index=True)  # (R,)
+        group = group_of_pair[first_pair]  # (R,)
+        local = match[:, group, :, dets.rank[det_ids]]  # (R, A, T)
+        local = np.moveaxis(local, 0, -1)  # (A, T, R)
+        hit = local >= 0
+        gt_id = group_first[group] + np.where(hit, local, 0)  # (A, T, R)
+        matched[:, :, det_ids] = hit & gts.counted[gt_id]
+        ignored_by_gt[:, :, det_ids] = hit & gt_out[
+            np.arange(num_areas)[:, None, None], gt_id]
+        return matched, ignored_by_gt
 
 
 def evaluate_ytvis(gt: dict, results: list, iou_type: str = 'segm',
