@@ -27,6 +27,7 @@ $(STAMP): requirements.txt
 	MMCV_WITH_OPS=1 MAX_JOBS=$$(nproc) $(PIP) install --no-build-isolation mmcv==2.1.0
 	$(PIP) install -q -r requirements.txt
 	$(PY) -c "import mmcv.ops, mmdet, vis; print('stack OK: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__)"
+	$(PY) -c "import vis.evaluation.rle_native as r; print('RLE kernel:', r.build())" || echo "RLE kernel not built (see above): the YouTube-VIS evaluator will use pycocotools alone"
 	touch $(STAMP)
 
 data: install

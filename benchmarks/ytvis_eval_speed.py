@@ -1,7 +1,8 @@
 """Speed of our YouTube-VIS evaluator against the official API, as a ratio.
 
     python benchmarks/ytvis_eval_speed.py [--videos 300] [--results 20] \
-        [--frames 36] [--repeats 3] [--seed 0] [--profile FILE]
+        [--frames 36] [--repeats 3] [--seed 0] [--no-fallback] \
+        [--profile FILE]
 
 Measures the wall time of a full evaluation -- loading the results, video
 IoUs, matching, accumulation and summary -- of the same generated ground
@@ -10,11 +11,14 @@ truth and results by
 * the official API: MMDetection's port of ``youtubevos/cocoapi``
   (``YTVIS(gt)``, ``loadRes``, ``YTVISeval`` evaluate / accumulate /
   summarize; its printing goes to a buffer), and
-* ours: ``vis.evaluation.ytvis_eval.evaluate_ytvis(gt, results)``.
+* ours: ``vis.evaluation.ytvis_eval.evaluate_ytvis(gt, results)`` with
+  the native RLE kernel (``vis/evaluation/rle_kernel.c``), and
+* ours without the kernel: the same with ``VIS_RLE_NATIVE=0`` (pycocotools
+  alone), unless ``--no-fallback``.
 
-The two run alternately, ``--repeats`` times each after one untimed warm-up
-round, so that machine noise hits both alike; every round asserts that the
-12 statistics agree to 1e-6. Prints the median times and the ratio
+They run alternately, ``--repeats`` times each after one untimed warm-up
+round, so that machine noise hits all alike; every round asserts that the
+12 statistics agree to 1e-6. Prints the median times and the ratios
 official / ours measured in this run.
 
 The official port uses ``np.float`` (removed in numpy 1.24): ``np.float =
@@ -40,6 +44,7 @@ import contextlib
 import copy
 import cProfile
 import io
+import os
 import os.path as osp
 import pstats
 import statistics
@@ -51,6 +56,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import numpy as np  # noqa: E402
 from pycocotools import mask as mask_utils  # noqa: E402
 
+from vis.evaluation import rle_native  # noqa: E402
 from vis.evaluation.ytvis_eval import STAT_NAMES, evaluate_ytvis  # noqa: E402
 
 HEIGHT, WIDTH = 360, 640
@@ -209,6 +215,19 @@ def run_ours(gt, results):
     return evaluate_ytvis(gt, results)
 
 
+def run_ours_fallback(gt, results):
+    """Ours with the native kernel switched off (pycocotools alone)."""
+    before = os.environ.get(rle_native.ENV_VAR)
+    os.environ[rle_native.ENV_VAR] = '0'
+    try:
+        return evaluate_ytvis(gt, results)
+    finally:
+        if before is None:
+            del os.environ[rle_native.ENV_VAR]
+        else:
+            os.environ[rle_native.ENV_VAR] = before
+
+
 def timed(fn, *args):
     start = time.perf_counter()
     out = fn(*args)
@@ -223,11 +242,15 @@ def main(argv=None):
     parser.add_argument('--frames', type=int, default=36)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--no-fallback', action='store_true',
+                        help='do not time ours without the native kernel')
     parser.add_argument('--profile', metavar='FILE',
                         help='only profile ours (cProfile, on a deep copy '
                         'as timed) once, save the stats to FILE and print '
                         'the top functions')
     args = parser.parse_args(argv)
+    if rle_native.load() is None:
+        sys.exit('the native RLE kernel is not available (see the warning)')
 
     start = time.perf_counter()
     gt, results = make_workload(args.videos, args.results, args.frames,
@@ -250,26 +273,33 @@ def main(argv=None):
         pstats.Stats(profiler).sort_stats('tottime').print_stats(25)
         return
 
-    times = {'official': [], 'ours': []}
+    runners = {'official': run_official, 'ours': run_ours}
+    if not args.no_fallback:
+        runners['ours without the kernel'] = run_ours_fallback
+    times = {name: [] for name in runners}
     for i in range(args.repeats + 1):  # round 0 warms up
-        t_off, official = timed(run_official, copy.deepcopy(gt),
-                                copy.deepcopy(results))
-        t_ours, ours = timed(run_ours, copy.deepcopy(gt),
-                             copy.deepcopy(results))
-        bad = {n: (ours[n], official[n]) for n in STAT_NAMES
-               if not abs(ours[n] - official[n]) <= TOLERANCE}
-        assert not bad, f'stats differ (ours, official): {bad}'
-        if i > 0:
-            times['official'].append(t_off)
-            times['ours'].append(t_ours)
-        print(f'round {i}{" (warm-up)" if i == 0 else ""}: official '
-              f'{t_off:.2f} s, ours {t_ours:.3f} s', flush=True)
+        stats, line = {}, []
+        for name, run in runners.items():
+            elapsed, stats[name] = timed(run, copy.deepcopy(gt),
+                                         copy.deepcopy(results))
+            if i > 0:
+                times[name].append(elapsed)
+            line.append(f'{name} {elapsed:.3f} s')
+        official = stats['official']
+        for name, ours in stats.items():
+            bad = {n: (ours[n], official[n]) for n in STAT_NAMES
+                   if not abs(ours[n] - official[n]) <= TOLERANCE}
+            assert not bad, f'stats differ ({name}, official): {bad}'
+        print(f'round {i}{" (warm-up)" if i == 0 else ""}: ' +
+              ', '.join(line), flush=True)
     print('stats (identical to 1e-6): ' +
-          ', '.join(f'{n} {ours[n]:.4f}' for n in STAT_NAMES))
+          ', '.join(f'{n} {official[n]:.4f}' for n in STAT_NAMES))
     med = {name: statistics.median(t) for name, t in times.items()}
-    print(f'median of {args.repeats}: official {med["official"]:.2f} s, '
-          f'ours {med["ours"]:.3f} s; ratio official/ours '
-          f'{med["official"] / med["ours"]:.1f}')
+    print(f'median of {args.repeats}: ' +
+          ', '.join(f'{name} {t:.3f} s' for name, t in med.items()))
+    print('ratio official / ' + ', official / '.join(
+        f'{name} {med["official"] / t:.1f}' for name, t in med.items()
+        if name != 'official'))
 
 
 if __name__ == '__main__':

@@ -6,16 +6,21 @@ here; the others check hand-worked values and error handling.
 """
 import contextlib
 import copy
+import hashlib
 import io
+import os
+import pickle
+import subprocess
 import warnings
 
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from vis.evaluation import rle_native
 from vis.evaluation.ytvis_eval import (STAT_NAMES, YTVISEvaluator,
                                        evaluate_ytvis, format_stats_table,
-                                       mask_video_ious, _Track)
+                                       mask_video_ious, _dict_areas, _Track)
 
 # pycocotools' decode() warns under numpy 2; nothing to do with us.
 pytestmark = pytest.mark.filterwarnings(
@@ -35,18 +40,45 @@ def _load_reference():
     return YTVIS, YTVISeval
 
 
+@pytest.fixture(params=['native', 'fallback'])
+def rle_backend(request, monkeypatch):
+    """Run a test with the native RLE kernel, then with it switched off
+    (``VIS_RLE_NATIVE=0``: pycocotools alone).  The native run fails if the
+    kernel cannot be built, unless the environment itself disables it."""
+    if request.param == 'fallback':
+        monkeypatch.setenv(rle_native.ENV_VAR, '0')
+    elif not rle_native.enabled():
+        pytest.skip(f'{rle_native.ENV_VAR}=0 in the environment')
+    else:
+        assert rle_native.load() is not None, 'the RLE kernel did not build'
+    return request.param
+
+
+_REFERENCE_CACHE = {}
+
+
 @pytest.fixture
-def reference(monkeypatch):
+def reference(monkeypatch, rle_backend):
     """A function computing the 12 official stats for (gt, results).
 
-    The port uses ``np.float`` (removed in numpy 1.24): it is provided only
-    while the reference runs.  Inputs are deep-copied because ``loadRes``
-    mutates them.
+    Every test using it runs with both RLE backends of ours
+    (``rle_backend``); the official numbers are computed once per input
+    (cached).  The port uses ``np.float`` (removed in numpy 1.24): it is
+    provided only while the reference runs.  Inputs are deep-copied because
+    ``loadRes`` mutates them.
     """
     ytvis_cls, ytviseval_cls = _load_reference()
 
     def run(gt, results, iou_type='segm', max_dets=None):
         assert results, 'the official loadRes crashes on an empty list'
+        key = hashlib.sha1(pickle.dumps(
+            (gt, results, iou_type, max_dets))).hexdigest()
+        if key not in _REFERENCE_CACHE:
+            _REFERENCE_CACHE[key] = official(gt, results, iou_type,
+                                             max_dets)
+        return dict(_REFERENCE_CACHE[key])
+
+    def official(gt, results, iou_type, max_dets):
         with monkeypatch.context() as patch, \
                 contextlib.redirect_stdout(io.StringIO()):
             patch.setattr(np, 'float', float, raising=False)
@@ -911,3 +943,260 @@ def test_video_ious_match_decoded_masks():
                 inter += int((dm & gm).sum())
                 union += int((dm | gm).sum())
             assert ious[i, j] == (inter / union if union else 0.0)
+
+
+# ---------------------------------------------------------------------------
+# 4. The native RLE kernel (vis/evaluation/rle_kernel.c)
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def kernel():
+    if not rle_native.enabled():
+        pytest.skip(f'{rle_native.ENV_VAR}=0 in the environment')
+    loaded = rle_native.load()
+    assert loaded is not None, 'the RLE kernel did not build'
+    return loaded
+
+
+def write_counts(runs):
+    """Run lengths -> compressed RLE counts bytes, written here from the
+    format's description (checked against pycocotools below): 5 bits per
+    character, least significant first, 0x20 = more to come, 0x10 of the
+    last character = sign; from the fourth run on, the difference to the
+    run two before."""
+    out = bytearray()
+    for i, run in enumerate(runs):
+        value = run - runs[i - 2] if i > 2 else run
+        while True:
+            digit = value & 0x1f
+            value >>= 5  # arithmetic shift: -1 stays -1
+            more = not ((value == 0 and not digit & 0x10) or
+                        (value == -1 and digit & 0x10))
+            out.append(48 + (digit | (0x20 if more else 0)))
+            if not more:
+                break
+    return bytes(out)
+
+
+def naive_area_and_intersections(masks, pairs):
+    """Decoded-pixel reference: areas of masks, intersections of pairs."""
+    areas = [int(m.sum()) for m in masks]
+    inter = [int((masks[a] & masks[b]).sum()) for a, b in pairs]
+    return areas, inter
+
+
+def special_masks(height, width):
+    """Empty, full, one-pixel (first, last, middle) and striped masks."""
+    masks = [np.zeros((height, width), np.uint8),
+             np.ones((height, width), np.uint8)]
+    for y, x in ((0, 0), (height - 1, width - 1), (height // 2, width // 3)):
+        one = np.zeros((height, width), np.uint8)
+        one[y, x] = 1
+        masks.append(one)
+    stripes = np.zeros((height, width), np.uint8)
+    stripes[::2] = 1
+    masks.append(stripes)
+    return masks
+
+
+def test_write_counts_matches_pycocotools():
+    """The test encoder writes what pycocotools writes (so the long-run
+    tests below test the real format)."""
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        mask = (rng.random((13, 7)) < rng.random()).astype(np.uint8)
+        flat = mask.ravel(order='F')
+        change = np.flatnonzero(np.diff(flat)) + 1
+        runs = np.diff(np.concatenate([[0], change, [flat.size]])).tolist()
+        if flat[0] == 1:
+            runs = [0] + runs
+        assert write_counts(runs) == encode(mask, bytes)['counts']
+
+
+@pytest.mark.parametrize('counts_type', [str, bytes])
+def test_kernel_measure_and_intersect_random(kernel, counts_type):
+    rng = np.random.default_rng(1)
+    height, width = 23, 17
+    masks = special_masks(height, width) + [
+        (rng.random((height, width)) < p).astype(np.uint8)
+        for p in rng.random(40)]
+    packed = kernel.measure([encode(m, counts_type)['counts']
+                             for m in masks])
+    pairs = [(a, b) for a in range(len(masks)) for b in range(len(masks))]
+    areas, inter = naive_area_and_intersections(masks, pairs)
+    assert packed.areas.tolist() == areas
+    assert packed.totals.tolist() == [height * width] * len(masks)
+    first, second = np.array(pairs).T
+    assert kernel.intersect(packed, first, packed, second).tolist() == inter
+    # Pairs in any order (not grouped by second mask) and across buffers.
+    order = rng.permutation(len(pairs))
+    other = kernel.measure([encode(m, bytes)['counts'] for m in masks])
+    assert kernel.intersect(packed, first[order], other,
+                            second[order]).tolist() == [
+        inter[k] for k in order]
+
+
+def test_kernel_mixed_str_and_bytes(kernel):
+    masks = special_masks(5, 4)
+    counts = [encode(m, str if i % 2 else bytes)['counts']
+              for i, m in enumerate(masks)]
+    assert kernel.measure(counts).areas.tolist() == [int(m.sum())
+                                                     for m in masks]
+
+
+def test_kernel_large_mask_long_runs(kernel):
+    """4000 x 4000 masks: runs of millions of pixels need 5-6 characters
+    per number (and the differences are long and negative too)."""
+    height = width = 4000
+    big = np.zeros((height, width), np.uint8)
+    big[1:3999, 5:3990] = 1  # runs of 3998 ones, 2 zeros between columns
+    block = np.zeros((height, width), np.uint8)
+    block[:, 1500:] = 1  # one run of 10 million ones after 6 million zeros
+    dot = np.zeros((height, width), np.uint8)
+    dot[3999, 3999] = 1  # 15,999,999 zeros then a single one
+    masks = special_masks(height, width)[:2] + [big, block, dot]
+    counts = [encode(m, bytes)['counts'] for m in masks]
+    assert max(len(c) for c in counts[3:]) >= 5  # long numbers indeed
+    packed = kernel.measure(counts)
+    pairs = [(a, b) for a in range(len(masks)) for b in range(len(masks))]
+    areas, inter = naive_area_and_intersections(masks, pairs)
+    assert packed.areas.tolist() == areas
+    assert (packed.totals == height * width).all()
+    first, second = np.array(pairs).T
+    assert kernel.intersect(packed, first, packed, second).tolist() == inter
+
+
+def test_kernel_runs_up_to_32_bits(kernel):
+    """Run lengths up to 2^32 - 1 (7 characters, beyond any real frame)
+    are exact; 2^32 and negative run lengths are malformed."""
+    runs = [5, 2**32 - 1, 2**31, 1, 2**32 - 1, 0, 7]
+    packed = kernel.measure([write_counts(runs), write_counts([0, 7, 3])])
+    assert max(map(len, map(write_counts, [[r] for r in runs]))) == 7
+    assert packed.areas.tolist() == [runs[1] + runs[3] + runs[5], 7]
+    assert packed.totals.tolist() == [sum(runs), 10]
+    for bad in ([2**32], [3, 4, 5, -1], [-1], [0, 2**32 + 1]):
+        with pytest.raises(rle_native.MalformedRLE):
+            kernel.measure([write_counts(bad)])
+
+
+def test_kernel_malformed_strings(kernel):
+    good = encode(special_masks(6, 5)[3], bytes)['counts']
+    cases = {
+        'character below 0': b'0/1',
+        'character above o': b'0p1',
+        'cut-off number': good + b'X',  # 'X' - '0' = 40: continuation bit
+        'newline inside': good[:1] + b'\n' + good[1:],
+        'non-ascii str': '0\u00e91',
+        'negative run': write_counts([3, 4, 5, -1]),
+    }
+    for name, counts in cases.items():
+        with pytest.raises((rle_native.MalformedRLE, UnicodeEncodeError)):
+            kernel.measure([good, counts, good])
+        # ... and the evaluator leaves such masks to pycocotools.
+        if not isinstance(counts, str):
+            rles = [{'size': [6, 5], 'counts': c} for c in (good, counts)]
+            if name != 'cut-off number':  # pycocotools reads past the end
+                assert _dict_areas(rles).tolist() == \
+                    mask_utils.area(rles).tolist(), name
+    with pytest.raises(TypeError):
+        kernel.measure([good, [1, 2, 3]])
+    assert kernel.measure([]).areas.size == 0
+    assert kernel.measure([b'']).areas.tolist() == [0]  # a 0-pixel mask
+
+
+def test_evaluator_uses_the_kernel(kernel, monkeypatch):
+    """With the kernel, evaluation measures and intersects natively (and
+    never calls pycocotools' iou); with VIS_RLE_NATIVE=0, never natively;
+    the numbers are the same."""
+    calls = {'measure': 0, 'intersect': 0, 'iou': 0}
+
+    def spy(name, function):
+        def wrapped(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(kernel, 'measure', spy('measure', kernel.measure))
+    monkeypatch.setattr(kernel, 'intersect',
+                        spy('intersect', kernel.intersect))
+    monkeypatch.setattr(mask_utils, 'iou', spy('iou', mask_utils.iou))
+    gt, results = make_case(**REFERENCE_CASES['many-categories'])
+    native = evaluate_ytvis(gt, results)
+    assert calls['measure'] >= 2 and calls['intersect'] == 1
+    assert calls['iou'] == 0
+    calls.update(measure=0, intersect=0)
+    monkeypatch.setenv(rle_native.ENV_VAR, '0')
+    assert evaluate_ytvis(gt, results) == native
+    assert calls['measure'] == calls['intersect'] == 0 and calls['iou'] > 0
+
+
+def test_counts_total_mismatch_raises(kernel):
+    """Counts describing another number of pixels than the video's frames
+    raise when intersected (pycocotools' merge would loop forever: this is
+    not run without the kernel)."""
+    gt, results = hand_case()
+    small = encode(np.ones((5, 5), np.uint8))
+    results[0]['segmentations'][0] = {'size': [10, 10],
+                                      'counts': small['counts']}
+    with pytest.raises(ValueError, match='25 pixels'):
+        evaluate_ytvis(gt, results)
+
+
+@pytest.fixture
+def fresh_build(tmp_path, monkeypatch):
+    """rle_native building into tmp_path (source copied there), state
+    reset before and after."""
+    source = tmp_path / 'rle_kernel.c'
+    source.write_bytes(open(rle_native.SOURCE, 'rb').read())
+    monkeypatch.setattr(rle_native, 'SOURCE', str(source))
+    monkeypatch.setattr(rle_native, 'LIBRARY',
+                        str(tmp_path / '_rle_kernel.so'))
+    monkeypatch.delenv(rle_native.ENV_VAR, raising=False)
+    rle_native.reset()
+    yield tmp_path
+    rle_native.reset()
+
+
+def test_build_and_rebuild_when_source_is_newer(fresh_build):
+    library = rle_native.LIBRARY
+    assert rle_native.build() == library
+    assert rle_native.load() is not None
+    built = os.path.getmtime(library)
+    os.utime(rle_native.SOURCE, (built + 10, built + 10))
+    rle_native.build()
+    assert os.path.getmtime(library) > built
+    assert [p.name for p in fresh_build.iterdir()
+            if p.name.startswith('.')] == []  # no temporary files left
+
+
+def test_library_of_another_version_is_rebuilt(fresh_build):
+    """A library newer than the source but of another ABI version (say,
+    left by an older checkout) is rebuilt and the new one is used."""
+    stale = fresh_build / 'stale.c'
+    stale.write_text('int vis_rle_abi_version(void) { return 999; }\n')
+    subprocess.run(['cc', '-shared', '-fPIC', '-o', rle_native.LIBRARY,
+                    str(stale)], check=True)
+    later = os.path.getmtime(rle_native.SOURCE) + 10
+    os.utime(rle_native.LIBRARY, (later, later))
+    kernel = rle_native.load()
+    assert kernel is not None
+    assert kernel.measure([b'04', '13']).areas.tolist() == [4, 3]
+    assert os.path.getmtime(rle_native.LIBRARY) != later  # rebuilt
+
+
+@pytest.mark.parametrize('compiler', ['no-such-compiler-here', 'false'])
+def test_no_compiler_falls_back_with_one_warning(fresh_build, monkeypatch,
+                                                 compiler):
+    """No compiler (or a failing one): one warning, then pycocotools alone,
+    with the same numbers."""
+    gt, results = make_case(seed=3)
+    monkeypatch.setenv(rle_native.ENV_VAR, '0')
+    expected = evaluate_ytvis(gt, results)
+    monkeypatch.delenv(rle_native.ENV_VAR)
+    monkeypatch.setenv('CC', compiler)
+    with pytest.warns(RuntimeWarning, match='falls back to pycocotools'):
+        assert evaluate_ytvis(gt, results) == expected
+    assert rle_native.load() is None
+    assert not os.path.exists(rle_native.LIBRARY)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert evaluate_ytvis(gt, results) == expected  # warned once

@@ -62,23 +62,31 @@ Deliberate differences (where the official code crashes or misbehaves):
   truth areas come from ``ann['areas']`` (or from the boxes if missing).
 
 Like the official code, the ``counts`` of a compressed RLE are trusted to
-describe ``height * width`` pixels: pycocotools' merge loops forever on two
-masks whose counts add up to different totals (only the ``size`` field is
-checked here).
+describe ``height * width`` pixels when only its area is needed.  A mask
+that is intersected with a ground truth and whose runs add up to another
+number raises ``ValueError`` with the native kernel; without it (pycocotools
+alone) the merge loops forever, as officially (only ``size`` is checked).
 
 Implementation notes
 --------------------
 Everything is computed for all videos and categories at once with numpy;
-per-mask work is left to pycocotools' C code (``area`` and ``iou``).  The
-time goes into parsing RLE strings, so the work is organised to parse as few
-as possible:
+per-mask work is done in C, by the native kernel when it is available
+(``rle_kernel.c``, see :mod:`vis.evaluation.rle_native`), otherwise by
+pycocotools (``area`` and ``iou``; ``VIS_RLE_NATIVE=0`` forces this).  Both
+give the same integers, hence the same numbers.  The time goes into reading
+RLE strings, so the work is organised to read as few as possible:
 
 * Detections that share a (video, category) with ground truths get their
-  per-frame areas (``pycocotools.mask.area``), and so do those ground truths.
-  A pair whose IoU cannot reach the lowest threshold even if every
-  intersection were ``min(|d_f|, |g_f|)`` is not intersected and gets IoU 0
-  (its IoU only enters comparisons with the thresholds).
-* The other pairs' same-frame intersections come from one
+  per-frame areas, and so do those ground truths.  A pair whose IoU cannot
+  reach the lowest threshold even if every intersection were
+  ``min(|d_f|, |g_f|)`` is not intersected and gets IoU 0 (its IoU only
+  enters comparisons with the thresholds).
+* The other pairs' same-frame intersections are exact integer pixel counts.
+  Native kernel: the counts strings of each mask set are joined into one
+  buffer and measured in one call (areas, pixels described and where each
+  string starts); one more call intersects all same-frame pairs, grouped by
+  ground-truth mask (whose runs of 1s are decoded once), reading each
+  detection mask's runs against them.  pycocotools: one
   ``pycocotools.mask.iou`` call per (video, category) with the masks' sizes
   given as ``[height, width + frame]``: pycocotools intersects only masks of
   equal size (others get -1 right after the bounding-box test), so only
@@ -86,6 +94,8 @@ as possible:
   boxes.  Ground truths are passed as crowds, which makes each value
   ``|d & g| / |d|``; multiplied by the known ``|d|`` and rounded it is the
   exact integer (the float64 error is far below half a pixel).
+* Strings the kernel cannot parse (not well-formed compressed RLE) are left
+  to pycocotools, which gives its own numbers for them.
 * Detections compared with no ground truth are never matched; their area
   only decides whether they are false positives or ignored in the small /
   medium / large ranges, which matters only if they rank before the last
@@ -112,6 +122,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from pycocotools import mask as mask_utils
+
+from . import rle_native
 
 __all__ = [
     'STAT_NAMES',
@@ -178,6 +190,63 @@ def _rle_areas(rles: Sequence[dict]) -> np.ndarray:
     ]).astype(np.int64)
 
 
+def _measure(counts: list, rles: Sequence[dict]
+             ) -> Tuple[np.ndarray, Optional[rle_native.PackedMasks]]:
+    """Areas of M masks, with the native kernel when there is one.
+
+    Args:
+        counts: their compressed RLE counts; rles: the same masks as dicts
+            with ``size`` and ``counts`` (for pycocotools).
+
+    Returns:
+        areas: (M,) int64; packed: the masks packed for
+        :func:`_same_frame_intersections`, None without the kernel (or for
+        strings the kernel cannot parse, left to pycocotools).
+
+    Raises:
+        TypeError: a counts that is neither str nor bytes.
+    """
+    kernel = rle_native.load()
+    if kernel is not None:
+        try:
+            packed = kernel.measure(counts)
+            return packed.areas, packed
+        except (UnicodeEncodeError, rle_native.MalformedRLE):
+            pass
+    return _rle_areas(rles), None
+
+
+def _present_frames(tracks: Sequence[Sequence]
+                    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where T per-frame mask lists have a (truthy) mask.
+
+    Returns:
+        frames: (M,) int64 frame index of each present mask, track after
+        track; per_track: (T,) int64 present masks per track; length: (T,)
+        int64 list lengths.
+    """
+    length = np.fromiter(map(len, tracks), dtype=np.int64,
+                         count=len(tracks))  # (T,)
+    ends = np.cumsum(length)
+    present = np.fromiter(map(bool, chain.from_iterable(tracks)),
+                          dtype=bool, count=int(ends[-1]) if ends.size
+                          else 0)  # (L,)
+    starts = ends - length
+    frame = np.arange(present.size) - np.repeat(starts, length)  # (L,)
+    present_cum = np.concatenate([[0], np.cumsum(present)])  # (L + 1,)
+    return (frame[present], present_cum[ends] - present_cum[starts],
+            length)
+
+
+def _dict_areas(rles: Sequence[dict]) -> np.ndarray:
+    """(M,) int64 areas of compressed RLE dicts, from their ``counts``.
+
+    Raises:
+        TypeError, KeyError: an item is not such a dict.
+    """
+    return _measure(list(map(itemgetter('counts'), rles)), rles)[0]
+
+
 def _to_rle_bytes(segm, height: int, width: int, where: str):
     """One frame's mask -> compressed RLE counts bytes (None if absent).
 
@@ -237,13 +306,14 @@ class _MaskTracks:
     counts: M compressed RLE counts; frames: (M,) int64 frame of each mask;
     areas: (M,) int64 pixel counts; per_track: (T,) int64 number of masks of
     each track; length: (T,) int64 length of each frame list (present or
-    not).
+    not); packed: the counts packed for the native kernel (None without it).
     """
     counts: list
     frames: np.ndarray
     areas: np.ndarray
     per_track: np.ndarray
     length: np.ndarray
+    packed: Optional[rle_native.PackedMasks] = None
 
     def tables(self, num_frames: int):
         """(T, F) int64 mask index (-1 where absent) and area (0 where
@@ -264,22 +334,59 @@ def _same_frame_intersections(dets: _MaskTracks, gts: _MaskTracks,
                               ) -> np.ndarray:
     """Exact pixel intersections of P (detection mask, gt mask) pairs.
 
-    The masks of a block (a (video, category) pair) that take part in some
-    pair go into one ``pycocotools.mask.iou`` call, with the sizes lied
-    about as explained in the module notes.
+    With the native kernel (both mask sets packed) in one call, otherwise
+    with pycocotools (:func:`_coco_intersections`).
 
     Args:
         dets, gts: the masks.
         pf_det, pf_gt: (P,) int64 mask indices of the pairs; both masks of a
             pair show the same frame.
-        pf_block: (P,) int64 block of each pair.
+        pf_block: (P,) int64 block (a (video, category) pair) of each pair.
         block_sizes: (height, width) of each block's frames.
 
     Returns:
         (P,) int64 intersections.
+
+    Raises:
+        ValueError: (native kernel only) a mask whose runs do not add up to
+            its frame's height * width (pycocotools would loop forever).
     """
     if pf_det.size == 0:
         return np.zeros(0, dtype=np.int64)
+    kernel = rle_native.load()
+    if kernel is None or dets.packed is None or gts.packed is None:
+        return _coco_intersections(dets, gts, pf_det, pf_gt, pf_block,
+                                   block_sizes)
+    pixels = np.array([h * w for h, w in block_sizes],
+                      dtype=np.int64)[pf_block]  # (P,)
+    for name, masks, index in (('result', dets, pf_det),
+                               ('ground-truth', gts, pf_gt)):
+        wrong = np.flatnonzero(masks.packed.totals[index] != pixels)
+        if wrong.size:
+            k = int(wrong[0])
+            raise ValueError(
+                f'a {name} mask of frame {int(masks.frames[index[k]])} has '
+                f'compressed RLE counts for '
+                f'{int(masks.packed.totals[index[k]])} pixels, its video has '
+                f'{int(pixels[k])}')
+    order = np.argsort(pf_gt, kind='stable')  # (P,) each gt mask once
+    out = np.empty(pf_det.size, dtype=np.int64)
+    out[order] = kernel.intersect(dets.packed, pf_det[order], gts.packed,
+                                  pf_gt[order])
+    return out
+
+
+def _coco_intersections(dets: _MaskTracks, gts: _MaskTracks,
+                        pf_det: np.ndarray, pf_gt: np.ndarray,
+                        pf_block: np.ndarray,
+                        block_sizes: Sequence[Tuple[int, int]]
+                        ) -> np.ndarray:
+    """:func:`_same_frame_intersections` with pycocotools.
+
+    The masks of a block that take part in some pair go into one
+    ``pycocotools.mask.iou`` call, with the sizes lied about as explained
+    in the module notes.
+    """
     order = np.argsort(pf_block, kind='stable')  # (P,)
     block = pf_block[order]
     # The masks taking part, numbered block by block.
@@ -460,23 +567,25 @@ def _mask_tracks(tracks: Sequence[_Track], height: int,
     """Mask ``_Track`` objects -> :class:`_MaskTracks` (areas computed)."""
     masks = [t.present_masks(height, width) for t in tracks]
     per_track = np.array([len(m[0]) for m in masks], dtype=np.int64)
+    counts = list(chain.from_iterable(m[1] for m in masks))
+    areas, packed = _measure(
+        counts, list(chain.from_iterable(m[2] for m in masks)))
     return _MaskTracks(
-        list(chain.from_iterable(m[1] for m in masks)),
+        counts,
         np.fromiter(chain.from_iterable(m[0] for m in masks),
                     dtype=np.int64, count=int(per_track.sum())),
-        _rle_areas(list(chain.from_iterable(m[2] for m in masks))),
-        per_track,
-        np.array([t.num_frames for t in tracks], dtype=np.int64))
+        areas, per_track,
+        np.array([t.num_frames for t in tracks], dtype=np.int64), packed)
 
 
 def _mean_of_truthy(values) -> float:
     """Mean of the truthy entries of ``values`` (0 if none), as official
     (``np.array(kept).mean()``; for ints, the same correctly rounded
     quotient of the exact sum)."""
-    kept = [v for v in values if v]
+    kept = list(filter(None, values))
     if not kept:
         return 0
-    if all(type(v) is int for v in kept) and abs(sum(kept)) < 2**53:
+    if set(map(type, kept)) == {int} and abs(sum(kept)) < 2**53:
         return sum(kept) / len(kept)
     return np.array(kept).mean()
 
@@ -1113,31 +1222,26 @@ class YTVISEvaluator:
         checked (polygons, uncompressed RLE; ValueError for bad masks).
         """
         ids_list = ids.tolist()
-        frames = [[f for f, s in enumerate(segms[j]) if s] for j in ids_list]
+        frames, per_track, length = _present_frames([segms[j]
+                                                     for j in ids_list])
         rles = list(chain.from_iterable(
             filter(None, segms[j]) for j in ids_list))
         try:
             sizes = [self._size_lists[v] for v in dets.video[ids].tolist()]
             expected = list(chain.from_iterable(map(repeat, sizes,
-                                                    map(len, frames))))
+                                                    per_track.tolist())))
             if list(map(itemgetter('size'), rles)) != expected:
                 raise TypeError
-            # pycocotools raises TypeError unless counts are str or bytes.
-            areas = _rle_areas(rles)
             counts = list(map(itemgetter('counts'), rles))
+            # TypeError unless all counts are str or bytes.
+            areas, packed = _measure(counts, rles)
         except (TypeError, KeyError, ValueError):
             masks = [_present_masks(segms[j], *self._where(results, dets, j))
                      for j in ids_list]
             counts = list(chain.from_iterable(m[1] for m in masks))
-            areas = _rle_areas(list(chain.from_iterable(m[2] for m in masks)))
-        per_track = np.fromiter(map(len, frames), dtype=np.int64,
-                                count=len(frames))
-        return _MaskTracks(
-            counts,
-            np.fromiter(chain.from_iterable(frames), dtype=np.int64,
-                        count=len(counts)), areas, per_track,
-            np.fromiter(map(len, (segms[j] for j in ids_list)),
-                        dtype=np.int64, count=len(ids_list)))
+            areas, packed = _measure(
+                counts, list(chain.from_iterable(m[2] for m in masks)))
+        return _MaskTracks(counts, frames, areas, per_track, length, packed)
 
     def _gt_mask_tracks(self, gts: _GroundTruths,
                         ids: np.ndarray) -> _MaskTracks:
@@ -1146,12 +1250,14 @@ class YTVISEvaluator:
                  for g, v in zip(ids.tolist(), gts.video[ids].tolist())]
         per_track = np.fromiter((len(m[0]) for m in masks), dtype=np.int64,
                                 count=len(masks))
+        counts = list(chain.from_iterable(m[1] for m in masks))
+        areas, packed = _measure(
+            counts, list(chain.from_iterable(m[2] for m in masks)))
         return _MaskTracks(
-            list(chain.from_iterable(m[1] for m in masks)),
+            counts,
             np.fromiter(chain.from_iterable(m[0] for m in masks),
                         dtype=np.int64, count=int(per_track.sum())),
-            _rle_areas(list(chain.from_iterable(m[2] for m in masks))),
-            per_track, gts.length[ids])
+            areas, per_track, gts.length[ids], packed)
 
     def _mask_ious(self, results, segms: list, dets: _Detections,
                    gts: _GroundTruths, pair_det: np.ndarray,
@@ -1208,23 +1314,23 @@ class YTVISEvaluator:
         """
         order = np.argsort(dets.result[ids])  # results in memory order
         ids_list = ids[order].tolist()
-        rles = [list(filter(None, segms[j])) for j in ids_list]
+        tracks = [segms[j] for j in ids_list]
+        per_track = _present_frames(tracks)[1]  # (T,)
         try:
-            areas = _rle_areas(list(chain.from_iterable(rles)))
+            areas = _dict_areas(list(filter(None,
+                                            chain.from_iterable(tracks))))
         except (TypeError, KeyError):
             areas = []
-            for k, j in enumerate(ids_list):
+            for j in ids_list:
+                rles = list(filter(None, segms[j]))
                 try:
-                    areas.append(_rle_areas(rles[k]))
+                    areas.append(_dict_areas(rles))
                 except (TypeError, KeyError):
-                    rles[k] = _present_masks(
-                        segms[j], *self._where(results, dets, j))[2]
-                    areas.append(_rle_areas(rles[k]))
+                    areas.append(_dict_areas(_present_masks(
+                        segms[j], *self._where(results, dets, j))[2]))
             areas = np.concatenate(areas) if areas else np.zeros(0, np.int64)
         out = np.empty(ids.size, dtype=np.float64)
-        out[order] = _mean_nonzero_segments(
-            areas, np.fromiter(map(len, rles), dtype=np.int64,
-                               count=len(rles)))
+        out[order] = _mean_nonzero_segments(areas, per_track)
         return out
 
     def _box_ious(self, results, dets: _Detections, gts: _GroundTruths,
