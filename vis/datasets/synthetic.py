@@ -198,6 +198,16 @@ def corrupt_frame(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     return out
 
 
+def _fold(value: float, low: float, high: float) -> float:
+    """``value`` reflected back into ``[low, high]`` as often as needed (a
+    triangle wave); values inside are returned unchanged."""
+    if low <= value <= high:
+        return value
+    span = high - low
+    u = (value - low) % (2 * span)
+    return low + (span - abs(u - span))
+
+
 def render_video(rng: np.random.Generator, num_frames: int, height: int,
                  width: int, max_objects: int, num_categories: int,
                  corrupt_prob: float = 0.0,
@@ -231,8 +241,16 @@ def render_video(rng: np.random.Generator, num_frames: int, height: int,
                 full_masks.append(None)
                 continue
             dt = t - track.first
-            radius = track.radius * (1 + track.growth) ** dt
+            short = min(height, width)
+            # bounded on any video length: the size folds back between 4%
+            # and 45% of the short side, the centre bounces off a band
+            # around the frame (short videos never reach these bounds)
+            radius = math.exp(_fold(
+                math.log(track.radius * (1 + track.growth) ** dt),
+                math.log(0.04 * short), math.log(0.45 * short)))
             centre = track.centre + track.velocity * dt
+            centre = np.array([_fold(centre[0], -0.2 * width, 1.2 * width),
+                               _fold(centre[1], -0.2 * height, 1.2 * height)])
             full_masks.append(
                 _shape_mask(track.category, centre, radius,
                             track.angle + track.spin * dt, height, width))
