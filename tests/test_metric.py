@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from vis.evaluation import YouTubeVISVideoMetric
-from vis.evaluation.ytvis_metric import encode_masks, tracks_to_video_results
+from vis.evaluation.ytvis_metric import tracks_to_video_results
+from vis.structures import mask_rles as encode_masks
 
 
 def frame(frame_id, ids, labels, scores, masks):

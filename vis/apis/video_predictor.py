@@ -27,6 +27,7 @@ from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
 from mmdet.registry import MODELS
 
 from ..config_utils import set_num_classes
+from ..structures import dense_masks
 
 
 @dataclass
@@ -180,7 +181,7 @@ class VideoPredictor:
         pred = pred[keep][order]
         return FrameInstances(
             boxes=pred.bboxes.float().cpu().numpy().reshape(-1, 4),
-            masks=pred.masks.bool().cpu().numpy(),
+            masks=dense_masks(pred.masks),
             labels=pred.labels.cpu().numpy().astype(np.int64),
             scores=pred.scores.float().cpu().numpy(),
             track_ids=pred.instances_id.cpu().numpy().astype(np.int64) + 1,

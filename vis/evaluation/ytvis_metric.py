@@ -7,7 +7,6 @@ from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-import pycocotools.mask as mask_utils
 from mmengine.dist import (broadcast_object_list, gather_object,
                            is_main_process)
 from mmengine.logging import print_log
@@ -15,18 +14,14 @@ from mmengine.logging import print_log
 from mmdet.evaluation.metrics import BaseVideoMetric
 from mmdet.registry import METRICS
 
+from ..structures import mask_rles
 from .ytvis_eval import STAT_NAMES, evaluate_ytvis, format_stats_table
 
 
-def encode_masks(masks: np.ndarray) -> List[dict]:
-    """(N, H, W) bool masks -> N compressed RLEs with str counts."""
-    if len(masks) == 0:
-        return []
-    rles = mask_utils.encode(
-        np.asfortranarray(masks.transpose(1, 2, 0).astype(np.uint8)))
-    for rle in rles:
-        rle['counts'] = rle['counts'].decode('ascii')
-    return rles
+def frame_rles(pred) -> List[dict]:
+    """Compressed RLEs (str counts) of one frame's predicted instances
+    (``pred.masks``: ``RLEMasks`` or an (N, H, W) tensor)."""
+    return mask_rles(pred.masks)
 
 
 def tracks_to_video_results(video_id: int, num_frames: int,
@@ -97,14 +92,13 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
         frames = []
         for sample in data_samples:
             pred = sample.pred_track_instances
-            keep = (pred.scores >= self.score_thr).cpu().numpy()
-            masks = pred.masks.cpu().numpy()[keep]  # (N, H, W)
+            pred = pred[pred.scores >= self.score_thr]
             frames.append(dict(
                 frame_id=int(sample.frame_id),
-                ids=pred.instances_id.cpu().numpy()[keep],
-                labels=pred.labels.cpu().numpy()[keep],
-                scores=pred.scores.cpu().numpy()[keep],
-                rles=encode_masks(masks)))
+                ids=pred.instances_id.cpu().numpy(),
+                labels=pred.labels.cpu().numpy(),
+                scores=pred.scores.cpu().numpy(),
+                rles=frame_rles(pred)))
         num_frames = int(first.ori_video_length)
         self.results.append(dict(
             video_id=int(first.video_id),
@@ -191,3 +185,4 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
         os.replace(zip_path + '.tmp', zip_path)
         print_log(f'wrote {len(predictions)} video instances to {json_path} '
                   f'and {zip_path} (the evaluation server format)', 'current')
+

@@ -5,10 +5,10 @@ from typing import Deque, List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from mmdet.models.vis import MaskTrackRCNN
 from mmdet.registry import MODELS
 from mmdet.structures import TrackSampleList
 
+from .online_masktrack_rcnn import OnlineMaskTrackRCNN
 from .temporal_roi_extractor import temporal_support
 
 
@@ -48,7 +48,7 @@ class FeatureMemory:
 
 
 @MODELS.register_module()
-class TemporalMaskTrackRCNN(MaskTrackRCNN):
+class TemporalMaskTrackRCNN(OnlineMaskTrackRCNN):
     """MaskTrack R-CNN + Temporal RoI Align.
 
     Every :class:`~vis.models.TemporalRoIExtractor` of the detector's RoI
@@ -76,7 +76,8 @@ class TemporalMaskTrackRCNN(MaskTrackRCNN):
 
     Args:
         memory_size (int): support frames used at inference.
-        **kwargs: as :class:`mmdet.models.vis.MaskTrackRCNN`.
+        **kwargs: as :class:`OnlineMaskTrackRCNN` (``channels_last``) and
+            :class:`mmdet.models.vis.MaskTrackRCNN`.
     """
 
     def __init__(self, *, memory_size: int = 2, **kwargs) -> None:
@@ -131,24 +132,6 @@ class TemporalMaskTrackRCNN(MaskTrackRCNN):
                                            data_samples, **kwargs))
         return losses
 
-    def predict(self, inputs: Tensor, data_samples: TrackSampleList,
-                rescale: bool = True, **kwargs) -> TrackSampleList:
-        """Track the frames of one video (or one frame of it) online.
-
-        Args:
-            inputs (Tensor): (1, T, C, H, W) consecutive frames of a video.
-            data_samples (list[TrackDataSample]): one video's samples.
-        """
-        if len(data_samples) != 1:
-            raise ValueError('TemporalMaskTrackRCNN predicts one video at a '
-                             'time (batch size 1)')
-        track_data_sample = data_samples[0]
-        for t in range(len(track_data_sample)):
-            self.predict_frame(inputs[:, t].contiguous(),
-                               track_data_sample[t], rescale=rescale,
-                               **kwargs)
-        return [track_data_sample]
-
     def predict_frame(self, img: Tensor, img_data_sample, rescale: bool = True,
                       **kwargs):
         """Detect, segment and track one frame; fills
@@ -162,10 +145,11 @@ class TemporalMaskTrackRCNN(MaskTrackRCNN):
         if img_data_sample.frame_id == 0:
             self.tracker.reset()
             self.feature_memory.reset()
-        x = self.detector.extract_feat(img)
+        conv_x, x = self.frame_features(img)
         with temporal_support(self.detector.roi_head,
                               self.feature_memory.support()):
-            rpn_results = self.detector.rpn_head.predict(x, [img_data_sample])
+            rpn_results = self.detector.rpn_head.predict(conv_x,
+                                                         [img_data_sample])
             det = self.detector.roi_head.predict(x, rpn_results,
                                                  [img_data_sample],
                                                  rescale=rescale)[0]

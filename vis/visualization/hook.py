@@ -9,6 +9,7 @@ from mmengine.hooks import Hook
 
 from mmdet.registry import HOOKS
 
+from ..structures import dense_masks
 from .draw import draw_instances
 from .video_io import Mp4Writer
 
@@ -98,7 +99,7 @@ class VideoVisualizationHook(Hook):
                 labels = [class_names[i] if class_names else str(i)
                           for i in pred.labels.tolist()]
                 drawn = draw_instances(
-                    image, pred.masks.bool().cpu().numpy(),
+                    image, dense_masks(pred.masks),
                     (pred.instances_id + 1).tolist(), labels,
                     pred.scores.tolist())
                 cv2.imwrite(osp.join(out, f'{int(frame.frame_id):05d}.png'),

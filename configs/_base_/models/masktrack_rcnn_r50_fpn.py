@@ -14,6 +14,9 @@ detector.pop('data_preprocessor')
 detector.backbone.init_cfg = None
 detector.roi_head.bbox_head.num_classes = num_classes
 detector.roi_head.mask_head.num_classes = num_classes
+# same layers as mmdet's FCNMaskHead; test-time masks pasted straight to RLE
+# and channels-last convolutions (vis.models.RLEFCNMaskHead)
+detector.roi_head.mask_head.type = 'RLEFCNMaskHead'
 detector.train_cfg.rpn.sampler.num = 64
 detector.train_cfg.rpn_proposal.update(dict(nms_pre=200, max_per_img=200))
 detector.train_cfg.rcnn.sampler.num = 128
@@ -26,7 +29,9 @@ detector.init_cfg = dict(
 del _base_.model
 
 model = dict(
-    type='MaskTrackRCNN',
+    # mmdet's MaskTrackRCNN, frame by frame, channels-last convolutions at
+    # test time (vis.models.OnlineMaskTrackRCNN)
+    type='OnlineMaskTrackRCNN',
     data_preprocessor=dict(
         type='TrackDataPreprocessor',
         mean=[123.675, 116.28, 103.53],

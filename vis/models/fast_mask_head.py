@@ -1,0 +1,79 @@
+"""Mask head whose test-time output is compressed RLE, computed fast on CPU."""
+import torch
+from torch import Tensor
+
+from mmdet.models.roi_heads.mask_heads import FCNMaskHead
+from mmdet.registry import MODELS
+
+from ..ops.mask_paste import paste_masks_to_rle
+from ..structures import RLEMasks
+
+
+@MODELS.register_module()
+class RLEFCNMaskHead(FCNMaskHead):
+    """:class:`FCNMaskHead` that pastes test-time masks straight to RLE.
+
+    Same layers, weights and training as mmdet's head. At inference:
+
+    * the masks are pasted with :func:`vis.ops.paste_masks_to_rle` (all
+      instances in batched products, one RLE encode per frame) and returned
+      as :class:`vis.structures.RLEMasks`: no ``(N, H, W)`` tensor is built,
+      and the metric needs no second pass over full-frame masks;
+    * with ``channels_last`` the convolutions run in channels-last memory
+      format (measured 1.2x on the 4 convs + deconv of 100 RoIs on this
+      project's CPU; the values differ only by float rounding).
+
+    Args:
+        rle_output (bool): return ``RLEMasks`` at test time; False gives
+            mmdet's ``(N, H, W)`` bool tensor.
+        channels_last (bool): channels-last convolutions at test time.
+        **kwargs: as :class:`mmdet.models.roi_heads.FCNMaskHead`.
+    """
+
+    def __init__(self, *, rle_output: bool = True,
+                 channels_last: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rle_output = rle_output
+        self.channels_last = channels_last
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Mask logits.
+
+        Args:
+            x (Tensor): (K, C, h, w) RoI features.
+
+        Returns:
+            Tensor: (K, num_classes, 2h, 2w) logits (contiguous).
+        """
+        if self.channels_last and not self.training:
+            x = x.contiguous(memory_format=torch.channels_last)
+            return super().forward(x).contiguous()
+        return super().forward(x)
+
+    def _predict_by_feat_single(self, mask_preds: Tensor, bboxes: Tensor,
+                                labels: Tensor, img_meta: dict,
+                                rcnn_test_cfg, rescale: bool = False,
+                                activate_map: bool = False):
+        """Masks of one image's K detections (``mask_preds`` (K, classes,
+        h, w) logits, ``bboxes`` (K, 4) at the network's input scale)."""
+        threshold = rcnn_test_cfg.mask_thr_binary
+        if not self.rle_output or activate_map or threshold < 0:
+            return super()._predict_by_feat_single(
+                mask_preds, bboxes, labels, img_meta, rcnn_test_cfg,
+                rescale=rescale, activate_map=activate_map)
+        scale = bboxes.new_tensor(img_meta['scale_factor']).repeat(1, 2)
+        height, width = img_meta['ori_shape'][:2]
+        if rescale:
+            # in place, as mmdet's head: the instances' boxes are rescaled
+            # here (the box head left them at the input scale)
+            bboxes /= scale  # (K, 4) at the original image scale
+        else:
+            height = int(round(height * float(scale[0, 1])))
+            width = int(round(width * float(scale[0, 0])))
+        probs = mask_preds.sigmoid()  # (K, classes or 1, h, w)
+        if not self.class_agnostic:
+            probs = probs[torch.arange(len(probs)), labels]  # (K, h, w)
+        else:
+            probs = probs[:, 0]
+        return RLEMasks(paste_masks_to_rle(probs, bboxes, height, width,
+                                           threshold), height, width)
