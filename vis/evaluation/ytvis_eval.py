@@ -562,11 +562,16 @@ class _Track:
         return self.masks
 
 
-def _mask_tracks(tracks: Sequence[_Track], height: int,
-                 width: int) -> _MaskTracks:
-    """Mask ``_Track`` objects -> :class:`_MaskTracks` (areas computed)."""
-    masks = [t.present_masks(height, width) for t in tracks]
-    per_track = np.array([len(m[0]) for m in masks], dtype=np.int64)
+def _pack_mask_tracks(masks: Sequence[tuple],
+                      length: np.ndarray) -> _MaskTracks:
+    """Tracks' present masks -> :class:`_MaskTracks` (areas measured).
+
+    Args:
+        masks: per track, ``_Track.present_masks``'s (frames, counts, rles).
+        length: (T,) int64 frame-list length of each track.
+    """
+    per_track = np.fromiter((len(m[0]) for m in masks), dtype=np.int64,
+                            count=len(masks))
     counts = list(chain.from_iterable(m[1] for m in masks))
     areas, packed = _measure(
         counts, list(chain.from_iterable(m[2] for m in masks)))
@@ -574,8 +579,15 @@ def _mask_tracks(tracks: Sequence[_Track], height: int,
         counts,
         np.fromiter(chain.from_iterable(m[0] for m in masks),
                     dtype=np.int64, count=int(per_track.sum())),
-        areas, per_track,
-        np.array([t.num_frames for t in tracks], dtype=np.int64), packed)
+        areas, per_track, length, packed)
+
+
+def _mask_tracks(tracks: Sequence[_Track], height: int,
+                 width: int) -> _MaskTracks:
+    """Mask ``_Track`` objects -> :class:`_MaskTracks` (areas computed)."""
+    return _pack_mask_tracks(
+        [t.present_masks(height, width) for t in tracks],
+        np.array([t.num_frames for t in tracks], dtype=np.int64))
 
 
 def _mean_of_truthy(values) -> float:
@@ -1246,18 +1258,10 @@ class YTVISEvaluator:
     def _gt_mask_tracks(self, gts: _GroundTruths,
                         ids: np.ndarray) -> _MaskTracks:
         """Ground truths ``ids`` as :class:`_MaskTracks`."""
-        masks = [gts.tracks[g].present_masks(*self._video_sizes[v])
-                 for g, v in zip(ids.tolist(), gts.video[ids].tolist())]
-        per_track = np.fromiter((len(m[0]) for m in masks), dtype=np.int64,
-                                count=len(masks))
-        counts = list(chain.from_iterable(m[1] for m in masks))
-        areas, packed = _measure(
-            counts, list(chain.from_iterable(m[2] for m in masks)))
-        return _MaskTracks(
-            counts,
-            np.fromiter(chain.from_iterable(m[0] for m in masks),
-                        dtype=np.int64, count=int(per_track.sum())),
-            areas, per_track, gts.length[ids], packed)
+        return _pack_mask_tracks(
+            [gts.tracks[g].present_masks(*self._video_sizes[v])
+             for g, v in zip(ids.tolist(), gts.video[ids].tolist())],
+            gts.length[ids])
 
     def _mask_ious(self, results, segms: list, dets: _Detections,
                    gts: _GroundTruths, pair_det: np.ndarray,

@@ -68,17 +68,27 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
         Args:
             img (Tensor): (1, C, H, W) the frame.
             img_data_sample (DetDataSample): its metainfo (``frame_id`` 0
-                starts a new video: the tracker is reset).
+                starts a new video: :meth:`reset_video`).
         """
         if img_data_sample.frame_id == 0:
-            self.tracker.reset()
+            self.reset_video()
         conv_x, roi_x = self.frame_features(img)
-        rpn_results = self.detector.rpn_head.predict(conv_x,
-                                                     [img_data_sample])
-        det = self.detector.roi_head.predict(roi_x, rpn_results,
-                                             [img_data_sample],
-                                             rescale=rescale)[0]
-        img_data_sample.pred_instances = det
+        img_data_sample.pred_instances = self.detect(
+            conv_x, roi_x, img_data_sample, rescale=rescale)
         img_data_sample.pred_track_instances = self.tracker.track(
             model=self, feats=roi_x, data_sample=img_data_sample, **kwargs)
         return img_data_sample
+
+    def reset_video(self) -> None:
+        """Forget the previous video (its tracks)."""
+        self.tracker.reset()
+
+    def detect(self, conv_x: Tuple[Tensor, ...], roi_x: Tuple[Tensor, ...],
+               img_data_sample, rescale: bool = True):
+        """The frame's detections (``InstanceData`` with boxes, scores,
+        labels and masks) from its FPN maps (see :meth:`frame_features`)."""
+        rpn_results = self.detector.rpn_head.predict(conv_x,
+                                                     [img_data_sample])
+        return self.detector.roi_head.predict(roi_x, rpn_results,
+                                              [img_data_sample],
+                                              rescale=rescale)[0]

@@ -132,29 +132,18 @@ class TemporalMaskTrackRCNN(OnlineMaskTrackRCNN):
                                            data_samples, **kwargs))
         return losses
 
-    def predict_frame(self, img: Tensor, img_data_sample, rescale: bool = True,
-                      **kwargs):
-        """Detect, segment and track one frame; fills
-        ``img_data_sample.pred_instances`` / ``pred_track_instances``.
+    def reset_video(self) -> None:
+        """Forget the previous video: its tracks and remembered features."""
+        super().reset_video()
+        self.feature_memory.reset()
 
-        Args:
-            img (Tensor): (1, C, H, W) the frame.
-            img_data_sample (DetDataSample): its metainfo (``frame_id`` 0
-                starts a new video: tracker and feature memory are reset).
-        """
-        if img_data_sample.frame_id == 0:
-            self.tracker.reset()
-            self.feature_memory.reset()
-        conv_x, x = self.frame_features(img)
+    def detect(self, conv_x: Tuple[Tensor, ...], roi_x: Tuple[Tensor, ...],
+               img_data_sample, rescale: bool = True):
+        """Detections with the remembered frames as TRoI support; the
+        frame's maps are then remembered for the next frames."""
         with temporal_support(self.detector.roi_head,
                               self.feature_memory.support()):
-            rpn_results = self.detector.rpn_head.predict(conv_x,
-                                                         [img_data_sample])
-            det = self.detector.roi_head.predict(x, rpn_results,
-                                                 [img_data_sample],
-                                                 rescale=rescale)[0]
-        img_data_sample.pred_instances = det
-        img_data_sample.pred_track_instances = self.tracker.track(
-            model=self, feats=x, data_sample=img_data_sample, **kwargs)
-        self.feature_memory.push(x)
-        return img_data_sample
+            det = super().detect(conv_x, roi_x, img_data_sample,
+                                 rescale=rescale)
+        self.feature_memory.push(roi_x)
+        return det
