@@ -20,7 +20,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
-                              apply_data_root, load_tool_config)
+                              apply_data_root, close_distributed,
+                              load_tool_config)
 from vis.evaluation import STAT_NAMES, format_stats_table  # noqa: E402
 
 
@@ -77,6 +78,7 @@ def main(argv=None):
                       indent=2)
         print(format_stats_table(stats))
         print(f'metrics written to {path}')
+    close_distributed()
     return stats
 
 

@@ -16,7 +16,8 @@ from mmengine.runner import Runner  # noqa: E402
 
 import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
-                              apply_data_root, load_tool_config)
+                              apply_data_root, close_distributed,
+                              load_tool_config)
 from vis.engine import NonFiniteLossError  # noqa: E402
 
 
@@ -67,6 +68,7 @@ def main(argv=None):
         runner.train()
     except NonFiniteLossError as err:  # the message says it all
         raise SystemExit(f'error: {err}') from None
+    close_distributed()
 
 
 if __name__ == '__main__':

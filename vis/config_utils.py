@@ -93,6 +93,20 @@ def setup_cpu_distributed(cfg: Config) -> None:
     torch.distributed.init_process_group(backend='gloo', **kwargs)
 
 
+def close_distributed() -> None:
+    """Wait for every process, then shut the process group down.
+
+    A gloo process group left to the interpreter's exit can abort the
+    process ("terminate called without an active exception", exit status
+    134) while its threads are torn down; the tools call this when their
+    work is done.
+    """
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
     """The dataset config that holds ``ann_file`` (unwraps RepeatDataset
     and similar wrappers)."""
