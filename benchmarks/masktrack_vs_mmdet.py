@@ -151,7 +151,7 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_train(model, cfg, batches):
+def run_train(model, batches):
     import torch
     from mmengine.optim import build_optim_wrapper
     optim = build_optim_wrapper(model, dict(
@@ -248,9 +248,9 @@ def worker(impl: str, mode: str, work: str, depth: int, threads: int):
     import vis  # noqa: F401  (registers the project's modules)
     with open(osp.join(work, 'batches.pkl'), 'rb') as f:
         batches = pickle.load(f)
-    model, cfg = build_model(impl, depth, osp.join(work, 'weights.pth'))
+    model, _ = build_model(impl, depth, osp.join(work, 'weights.pth'))
     if mode == 'train':
-        result = run_train(model, cfg, batches['train'])
+        result = run_train(model, batches['train'])
     else:
         result, outputs = run_infer(impl, model, batches['test'])
         with open(osp.join(work, f'outputs_{impl}.pkl'), 'wb') as f:

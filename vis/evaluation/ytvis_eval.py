@@ -582,6 +582,17 @@ def _pack_mask_tracks(masks: Sequence[tuple],
         areas, per_track, length, packed)
 
 
+def _segm_track(segms: Sequence, height: int, width: int,
+                where: str) -> _Track:
+    """A mask track from its per-frame ``segmentations`` (absent frames
+    falsy); its frames hold the present masks' counts, None elsewhere."""
+    masks = _present_masks(segms, height, width, where)
+    frames: List[Any] = [None] * len(segms)
+    for f, counts in zip(masks[0], masks[1]):
+        frames[f] = counts
+    return _Track(frames, masks=masks)
+
+
 def _mask_tracks(tracks: Sequence[_Track], height: int,
                  width: int) -> _MaskTracks:
     """Mask ``_Track`` objects -> :class:`_MaskTracks` (areas computed)."""
@@ -1019,12 +1030,7 @@ class YTVISEvaluator:
         is_crowd = bool(ann.get('iscrowd', 0))
         height, width = self._video_size(ann['video_id'])
         if self.iou_type == 'segm':
-            segms = ann['segmentations']
-            masks = _present_masks(segms, height, width, where)
-            frames: List[Any] = [None] * len(segms)
-            for f, counts in zip(masks[0], masks[1]):
-                frames[f] = counts
-            track = _Track(frames, masks=masks)
+            track = _segm_track(ann['segmentations'], height, width, where)
         else:
             if 'bboxes' not in ann:
                 raise ValueError(f'{where} has no "bboxes" (iou_type=bbox)')
@@ -1049,12 +1055,8 @@ class YTVISEvaluator:
         if self.iou_type == 'segm':
             if 'segmentations' not in result:
                 raise ValueError(f'{where} has no "segmentations"')
-            segms = result['segmentations']
-            masks = _present_masks(segms, height, width, where)
-            frames: List[Any] = [None] * len(segms)
-            for f, counts in zip(masks[0], masks[1]):
-                frames[f] = counts
-            track = _Track(frames, masks=masks)
+            track = _segm_track(result['segmentations'], height, width,
+                                where)
         else:
             if 'bboxes' not in result:
                 raise ValueError(f'{where} has no "bboxes"')
