@@ -2,42 +2,13 @@
 # Distributed training on a slurm cluster: one task per GPU, through srun.
 #   [GPUS=16] [GPUS_PER_NODE=8] bash tools/slurm_train.sh PARTITION JOB_NAME \
 #       CONFIG WORK_DIR [tools/train.py args]
-# Environment:
-#   GPUS           tasks (GPUs) in all                      (default 8)
-#   GPUS_PER_NODE  tasks (GPUs) per node                    (default 8)
-#   CPUS_PER_TASK  CPU cores per task, for data loading     (default 5)
-#   GRES           generic resources per node (default gpu:GPUS_PER_NODE;
-#                  set GRES= for CPU-only nodes, which then talk over gloo)
-#   PORT           rendezvous port on the first node        (default 29500)
-#   SRUN_ARGS      more srun options, e.g. "--quotatype=auto"
-#   PYTHON         the interpreter                          (default python)
+# Environment: GPUS, GPUS_PER_NODE, CPUS_PER_TASK, GRES, PORT, SRUN_ARGS,
+# PYTHON (defaults and meaning in tools/slurm_srun.sh).
 # Resume an interrupted job with the same command plus --resume.
 set -euo pipefail
 if [ $# -lt 4 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG WORK_DIR [tools/train.py args]" >&2
     exit 2
 fi
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-WORK_DIR=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-GRES=${GRES-gpu:${GPUS_PER_NODE}}
-SRUN_ARGS=${SRUN_ARGS:-}
-PYTHON=${PYTHON:-python}
-DIR=$(cd "$(dirname "$0")/.." && pwd)
-export MASTER_PORT=${PORT:-${MASTER_PORT:-29500}}
-export PYTHONPATH="$DIR:${PYTHONPATH:-}"
-# shellcheck disable=SC2086  # SRUN_ARGS holds several options
-srun -p "$PARTITION" \
-    --job-name="$JOB_NAME" \
-    ${GRES:+--gres="$GRES"} \
-    --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 \
-    $SRUN_ARGS \
-    "$PYTHON" -u "$DIR/tools/train.py" "$CONFIG" --work-dir="$WORK_DIR" \
-    --launcher=slurm "${@:5}"
+exec bash "$(dirname "$0")/slurm_srun.sh" "$1" "$2" train.py "$3" \
+    --work-dir="$4" --launcher=slurm "${@:5}"
