@@ -28,6 +28,7 @@ $(STAMP): requirements.txt
 	$(PIP) install -q -r requirements.txt
 	$(PY) -c "import mmcv.ops, mmdet, vis; print('stack OK: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__)"
 	$(PY) -c "import vis.evaluation.rle_native as r; print('RLE kernel:', r.build())" || echo "RLE kernel not built (see above): the YouTube-VIS evaluator will use pycocotools alone"
+	$(PY) -c "import vis.ops.roi_align_native as r; print('RoIAlign kernel:', r.build())" || echo "RoIAlign kernel not built (see above): inference will use mmcv's RoIAlign"
 	touch $(STAMP)
 
 data: install

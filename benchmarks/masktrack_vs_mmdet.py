@@ -36,6 +36,12 @@ ours is faster or smaller).
   ``MaskTrackRCNN.test_step`` then ``encode_mask_results`` (what its
   ``YouTubeVISMetric`` does per frame); ours ``test_step`` (which pastes
   masks straight to RLE) then ``YouTubeVISVideoMetric``'s per-frame step.
+* **paired end to end**: the same end-to-end work with both models in one
+  process, frame by frame in alternation (mmdet, ours on even frames; ours,
+  mmdet on odd ones): the two measurements of a frame are seconds apart, so
+  the ratio of each pair is little touched by slow changes of the machine's
+  load; the median of the per-frame ratios and the ratio of the totals
+  (no peak memory here: one process holds both).
 * **outputs**: per frame, every instance mmdet outputs is looked up among
   ours (same box, score and label) and their masks compared (pixels that
   differ); track ids are compared as partitions (two instances share an id
@@ -127,8 +133,8 @@ def make_inputs(work: str, args) -> None:
     import numpy as np
     random.seed(0)
     np.random.seed(0)
-    train = [pseudo_collate([train_set[(i % len(train_set), 1 + 2 * i %
-                                        args.frames)]])
+    train = [pseudo_collate([train_set[(i % len(train_set),
+                                        (1 + 2 * i) % args.frames)]])
              for i in range(args.train_iters + 1)]
     test = [pseudo_collate([test_set[i]]) for i in range(len(test_set))]
     with open(osp.join(work, 'batches.pkl'), 'wb') as f:
@@ -239,6 +245,44 @@ def run_infer(impl, model, batches):
     return times, outputs
 
 
+def run_paired(models: dict, batches) -> dict:
+    """Both models in one process, frame by frame in alternation (which one
+    goes first alternates too): per frame, its share of the video's data
+    preprocessing, then detection, segmentation and tracking of the frame,
+    then its tracked instances as compressed RLEs. Seconds of CPU time per
+    frame for each model, paired by frame."""
+    import torch
+    from mmdet.structures import TrackDataSample
+    times = {impl: [] for impl in models}
+    order = list(models)
+    with torch.no_grad():
+        for index, batch in enumerate([batches[0]] + list(batches)):
+            videos = {}
+            prep = {}
+            for impl, model in models.items():
+                start = time.process_time()
+                data = model.data_preprocessor(batch, False)
+                prep[impl] = time.process_time() - start
+                videos[impl] = (data['inputs'], data['data_samples'][0])
+            num = len(videos[order[0]][1])
+            for t in range(num):
+                for impl in (order if t % 2 == 0 else order[::-1]):
+                    model = models[impl]
+                    inputs, video = videos[impl]
+                    start = time.process_time()
+                    if impl == 'mmdet':
+                        frame = TrackDataSample(metainfo=video.metainfo)
+                        frame.video_data_samples = [video[t]]
+                        model.predict(inputs[:, t:t + 1], [frame])
+                    else:
+                        model.predict_frame(inputs[:, t], video[t])
+                    frame_outputs(impl, [video[t]])
+                    if index > 0:  # the first video warms up
+                        times[impl].append(time.process_time() - start +
+                                           prep[impl] / num)
+    return times
+
+
 def worker(impl: str, mode: str, work: str, depth: int, threads: int):
     import torch
     torch.set_num_threads(threads)
@@ -248,6 +292,14 @@ def worker(impl: str, mode: str, work: str, depth: int, threads: int):
     import vis  # noqa: F401  (registers the project's modules)
     with open(osp.join(work, 'batches.pkl'), 'rb') as f:
         batches = pickle.load(f)
+    if mode == 'paired':
+        models = {name: build_model(name, depth,
+                                    osp.join(work, 'weights.pth'))[0].eval()
+                  for name in ('mmdet', 'ours')}
+        result = dict(paired_cpu_s=run_paired(models, batches['test']))
+        result['peak_rss_mib'] = peak_rss_mib()
+        print('RESULT ' + json.dumps(result))
+        return
     model, _ = build_model(impl, depth, osp.join(work, 'weights.pth'))
     if mode == 'train':
         result = run_train(model, batches['train'])
@@ -360,6 +412,7 @@ def main(argv=None):
                             value = [value]
                         runs[impl].setdefault(key, []).extend(value)
         outputs = compare_outputs(work)
+        paired = launch('both', 'paired', work, args)['paired_cpu_s']
     med = {impl: {k: statistics.median(v) for k, v in r.items()}
            for impl, r in runs.items()}
     print(f'torch {torch.__version__}, {args.threads} thread(s), ResNet-'
@@ -385,11 +438,21 @@ def main(argv=None):
     print(f'end-to-end frames/s (cpu): mmdet {fps["mmdet"]:.3f}, ours '
           f'{fps["ours"]:.3f}, ratio ours/mmdet '
           f'{fps["ours"] / fps["mmdet"]:.2f}')
+    frame_ratios = [a / b for a, b in zip(paired['mmdet'], paired['ours'])]
+    low, _, high = statistics.quantiles(frame_ratios, n=4)
+    total = {impl: sum(paired[impl]) for impl in paired}
+    print(f'end to end, both models in one process, alternating frame by '
+          f'frame ({len(frame_ratios)} frames): median of the per-frame '
+          f'ratios mmdet/ours {statistics.median(frame_ratios):.2f} '
+          f'(quartiles {low:.2f}-{high:.2f}), totals {total["mmdet"]:.1f} '
+          f's / {total["ours"]:.1f} s = {total["mmdet"] / total["ours"]:.2f}')
     print('outputs: ' + json.dumps(outputs))
     if args.out_json:
         with open(args.out_json, 'w') as f:
             json.dump(dict(args=vars(args), medians=med, outputs=outputs,
-                           runs=runs), f, indent=1)
+                           runs=runs, paired_cpu_s=paired,
+                           paired_frame_ratio_median=statistics.median(
+                               frame_ratios)), f, indent=1)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
 """Test-time speed-ups that must not change the outputs: masks pasted
-straight to RLE (vis.ops.mask_paste, RLEFCNMaskHead, RLEMasks) and
-channels-last convolutions (OnlineMaskTrackRCNN)."""
+straight to RLE (vis.ops.mask_paste, RLEFCNMaskHead, RLEMasks),
+channels-last convolutions (OnlineMaskTrackRCNN) and the native RoIAlign
+reading them (ChannelsLastRoIExtractor)."""
 import os.path as osp
 
 import numpy as np
@@ -14,7 +15,9 @@ from mmengine.structures import InstanceData
 from mmdet.models.roi_heads.mask_heads import FCNMaskHead
 from mmdet.registry import DATASETS, MODELS
 from vis.config_utils import apply_data_root
-from vis.models import OnlineMaskTrackRCNN, RLEFCNMaskHead
+from vis.models import (ChannelsLastRoIExtractor, OnlineMaskTrackRCNN,
+                        RLEFCNMaskHead)
+from vis.ops import roi_align_native
 from vis.ops.mask_paste import bilinear_weights, paste_masks_to_rle
 from vis.structures import RLEMasks, dense_masks, mask_rles
 
@@ -161,9 +164,18 @@ def test_rle_masks_in_instance_data():
 # ---------------------------------------------------------------------------
 # the whole model: channels-last and RLE output change no output
 # ---------------------------------------------------------------------------
-def tiny_model(**model_options):
+def tiny_model(mmdet_extractors=False, **model_options):
+    """``configs/ci_tiny.py``'s model with ``model_options`` merged in;
+    ``mmdet_extractors``: mmdet's ``SingleRoIExtractor`` everywhere."""
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'ci_tiny.py'))
     cfg.merge_from_dict(dict(model=model_options))
+    if mmdet_extractors:
+        roi_head = cfg.model.detector.roi_head
+        for extractor in (roi_head.bbox_roi_extractor,
+                          roi_head.mask_roi_extractor,
+                          cfg.model.track_head.roi_extractor):
+            extractor.type = 'SingleRoIExtractor'
+            extractor.pop('channels_last_output', None)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -178,8 +190,7 @@ def tiny_video(tiny_ytvis):
     return pseudo_collate([dataset[0]]), len(dataset.metainfo['classes'])
 
 
-def test_channels_last_features_match_and_roi_maps_are_contiguous(
-        tiny_video):
+def test_channels_last_features_match_and_roi_maps(tiny_video, monkeypatch):
     batch, num_classes = tiny_video
     model, _ = tiny_model()
     assert isinstance(model, OnlineMaskTrackRCNN) and model.channels_last
@@ -187,15 +198,26 @@ def test_channels_last_features_match_and_roi_maps_are_contiguous(
     img = data['inputs'][:, 0]
     with torch.no_grad():
         conv_x, roi_x = model.frame_features(img)
+        # without the native RoIAlign, mmcv's RoIAlign reads channels-last
+        # maps wrongly: the RoI ops then get contiguous copies
+        monkeypatch.setenv(roi_align_native.ENV_VAR, '0')
+        assert not model.roi_ops_read_channels_last(conv_x)
+        conv_y, roi_y = model.frame_features(img)
+        monkeypatch.delenv(roi_align_native.ENV_VAR)
         model.channels_last = False
         plain, plain_roi = model.frame_features(img)
     assert all(f.is_contiguous(memory_format=torch.channels_last)
                for f in conv_x)
-    # mmcv's RoIAlign reads channels-last maps wrongly: RoI ops get these
-    assert all(f.is_contiguous() for f in roi_x)
+    # all RoI extractors are native: they read the channels-last maps
+    assert model.roi_ops_read_channels_last(conv_x)
+    assert not model.roi_ops_read_channels_last(
+        tuple(f.double() for f in conv_x))
+    assert roi_x is conv_x
+    assert all(f.is_contiguous() for f in roi_y)
     assert plain is plain_roi
-    for a, b in zip(roi_x, plain):
-        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    for a, b, c in zip(roi_x, roi_y, plain):
+        assert torch.equal(a, b)
+        torch.testing.assert_close(a, c, atol=1e-4, rtol=1e-4)
 
 
 def test_online_model_equals_mmdet_masktrack_rcnn(tiny_video):
@@ -207,8 +229,10 @@ def test_online_model_equals_mmdet_masktrack_rcnn(tiny_video):
         detector=dict(roi_head=dict(mask_head=dict(rle_output=False,
                                                    channels_last=False))))
     theirs, _ = tiny_model(
-        type='MaskTrackRCNN',
+        type='MaskTrackRCNN', mmdet_extractors=True,
         detector=dict(roi_head=dict(mask_head=dict(type='FCNMaskHead'))))
+    assert not any(isinstance(m, ChannelsLastRoIExtractor)
+                   for m in theirs.modules())
     theirs.load_state_dict(ours.state_dict())
     rle, _ = tiny_model(channels_last=False, detector=dict(roi_head=dict(
         mask_head=dict(channels_last=False))))

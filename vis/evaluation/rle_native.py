@@ -23,16 +23,14 @@ evaluator then uses pycocotools alone (same numbers, slower).
 from __future__ import annotations
 
 import ctypes
-import os
 import os.path as osp
-import shutil
-import subprocess
-import tempfile
 import warnings
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
+
+from ..native import BuildError, build_library, env_enabled, load_library
 
 __all__ = ['ENV_VAR', 'Kernel', 'MalformedRLE', 'PackedMasks', 'build',
            'load']
@@ -58,15 +56,6 @@ class MalformedRLE(ValueError):
         self.index = index
 
 
-class BuildError(RuntimeError):
-    """The kernel could not be compiled."""
-
-
-def _compiler() -> Optional[str]:
-    """Path of the C compiler (``$CC`` or ``cc``), None if there is none."""
-    return shutil.which(os.environ.get('CC') or 'cc')
-
-
 def build(force: bool = False) -> str:
     """Compile ``SOURCE`` into ``LIBRARY`` unless it is up to date.
 
@@ -76,27 +65,7 @@ def build(force: bool = False) -> str:
     Raises:
         BuildError: no compiler, or the compilation failed.
     """
-    if (not force and osp.exists(LIBRARY)
-            and osp.getmtime(LIBRARY) >= osp.getmtime(SOURCE)):
-        return LIBRARY
-    compiler = _compiler()
-    if compiler is None:
-        raise BuildError('no C compiler found (tried $CC or cc)')
-    fd, tmp = tempfile.mkstemp(prefix='._rle_kernel.', suffix='.so',
-                               dir=osp.dirname(LIBRARY))
-    os.close(fd)
-    try:
-        proc = subprocess.run([compiler, *_FLAGS, '-o', tmp, SOURCE],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise BuildError(f'{compiler} failed ({proc.returncode}): '
-                             f'{proc.stderr.strip()[-2000:]}')
-        os.chmod(tmp, 0o755)  # mkstemp made it private
-        os.replace(tmp, LIBRARY)
-    finally:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-    return LIBRARY
+    return build_library(SOURCE, LIBRARY, _FLAGS, force=force)
 
 
 @dataclass
@@ -221,27 +190,13 @@ def _warn_once(message: str) -> None:
 
 def enabled() -> bool:
     """False when ``VIS_RLE_NATIVE`` is set to 0 (or no / false / off)."""
-    value = os.environ.get(ENV_VAR, '1').strip().lower()
-    return value not in ('0', 'no', 'false', 'off')
+    return env_enabled(ENV_VAR)
 
 
 def _load_built() -> Kernel:
-    """Build if needed and load; a library of another ABI version (e.g.
-    built from an older source with a newer time stamp) is rebuilt and
-    loaded through a temporary copy (the process has the old one open under
-    ``LIBRARY``'s name)."""
-    try:
-        return Kernel(build())
-    except (OSError, AttributeError):
-        build(force=True)
-    fd, tmp = tempfile.mkstemp(prefix='._rle_kernel.load.', suffix='.so',
-                               dir=osp.dirname(LIBRARY))
-    os.close(fd)
-    try:
-        shutil.copyfile(LIBRARY, tmp)
-        return Kernel(tmp)
-    finally:
-        os.unlink(tmp)
+    """Build if needed and load (a stale build of another ABI version is
+    rebuilt: :func:`vis.native.load_library`)."""
+    return load_library(SOURCE, LIBRARY, _FLAGS, Kernel)
 
 
 def load() -> Optional[Kernel]:

@@ -1,3 +1,4 @@
+from .channels_last_roi_extractor import ChannelsLastRoIExtractor
 from .cosine_embed_head import CosineRoIEmbedHead
 from .embedding_memory_tracker import (EmbeddingMemory,
                                        EmbeddingMemoryTracker, greedy_assign)
@@ -8,7 +9,7 @@ from .temporal_roi_extractor import (TemporalRoIExtractor,
                                      temporal_extractors, temporal_support)
 
 __all__ = [
-    'CosineRoIEmbedHead', 'EmbeddingMemory', 'EmbeddingMemoryTracker',
+    'ChannelsLastRoIExtractor', 'CosineRoIEmbedHead', 'EmbeddingMemory', 'EmbeddingMemoryTracker',
     'FeatureMemory', 'OnlineMaskTrackRCNN', 'RLEFCNMaskHead',
     'TemporalMaskTrackRCNN', 'TemporalRoIExtractor',
     'greedy_assign', 'temporal_extractors', 'temporal_support'

@@ -4,9 +4,13 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
+from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmdet.models.vis import MaskTrackRCNN
 from mmdet.registry import MODELS
 from mmdet.structures import TrackSampleList
+
+from ..ops import roi_align_native
+from .channels_last_roi_extractor import ChannelsLastRoIExtractor
 
 
 @MODELS.register_module()
@@ -19,9 +23,11 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
     ``channels_last`` the frame enters the backbone in channels-last memory
     format, so the backbone, FPN and RPN convolutions run in it (measured
     1.1-1.2x per convolution on this project's CPU, values equal up to float
-    rounding); the RoI heads and the tracker get the FPN maps in the
-    standard contiguous layout, which mmcv's ``RoIAlign`` requires (it
-    reads a channels-last map wrongly).
+    rounding). The RoI heads and the tracker read the same channels-last
+    maps when all their extractors are :class:`ChannelsLastRoIExtractor`
+    (native RoIAlign, bit-identical to mmcv's); otherwise they get the maps
+    in the standard contiguous layout, which mmcv's ``RoIAlign`` requires
+    (it reads a channels-last map wrongly).
 
     Args:
         channels_last (bool): channels-last convolutions at test time.
@@ -56,9 +62,25 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
         if self.channels_last:
             img = img.contiguous(memory_format=torch.channels_last)
             x = self.detector.extract_feat(img)
+            if self.roi_ops_read_channels_last(x):
+                return x, x
             return x, tuple(level.contiguous() for level in x)
         x = self.detector.extract_feat(img.contiguous())
         return x, x
+
+    def roi_ops_read_channels_last(self, feats: Tuple[Tensor, ...]) -> bool:
+        """Whether every RoI extractor can read the maps ``feats`` in
+        channels-last format at test time: all are
+        :class:`ChannelsLastRoIExtractor`, the maps are float32 on the CPU
+        and the native kernel is available (mmcv's CPU and CUDA RoIAlign
+        need contiguous maps)."""
+        extractors = [m for m in self.modules()
+                      if isinstance(m, SingleRoIExtractor)]
+        return (all(isinstance(m, ChannelsLastRoIExtractor)
+                    for m in extractors)
+                and all(f.device.type == 'cpu' and f.dtype == torch.float32
+                        for f in feats)
+                and roi_align_native.load() is not None)
 
     def predict_frame(self, img: Tensor, img_data_sample, rescale: bool = True,
                       **kwargs):

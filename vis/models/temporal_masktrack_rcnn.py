@@ -137,6 +137,12 @@ class TemporalMaskTrackRCNN(OnlineMaskTrackRCNN):
         super().reset_video()
         self.feature_memory.reset()
 
+    def roi_ops_read_channels_last(self, feats: Tuple[Tensor, ...]) -> bool:
+        """False: the RoI maps, which are also remembered as TRoI support
+        frames, keep the standard contiguous layout the TRoI op is tested
+        in (its RoIAlign still runs natively, converting them)."""
+        return False
+
     def detect(self, conv_x: Tuple[Tensor, ...], roi_x: Tuple[Tensor, ...],
                img_data_sample, rescale: bool = True):
         """Detections with the remembered frames as TRoI support; the

@@ -6,18 +6,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmdet.registry import MODELS
 
 from ..ops import TemporalRoIAlign
+from .channels_last_roi_extractor import ChannelsLastRoIExtractor
 
 
 @MODELS.register_module()
-class TemporalRoIExtractor(SingleRoIExtractor):
-    """:class:`SingleRoIExtractor` + Temporal RoI Align.
+class TemporalRoIExtractor(ChannelsLastRoIExtractor):
+    """:class:`ChannelsLastRoIExtractor` + Temporal RoI Align.
 
-    RoIAlign runs as in mmdet (the ``roi_layer`` config is looked up in
-    ``mmcv.ops`` by the parent); then, while support features are set (see
+    RoIAlign runs as in the parent (mmdet's ``SingleRoIExtractor``, whose
+    ``roi_layer`` config is looked up in ``mmcv.ops``, or the native
+    kernel at inference); then, while support features are set (see
     :func:`temporal_support`), each RoI's features are enriched with the most
     similar features of the support frames **at the FPN level the RoI is
     assigned to** and aggregated by temporal attention. Without support
@@ -44,8 +45,9 @@ class TemporalRoIExtractor(SingleRoIExtractor):
             starting at this value; 0 starts training from plain RoIAlign
             (the baseline) and lets the model learn how much of the other
             frames to take. None: the op's output as it is.
-        **kwargs: passed to :class:`SingleRoIExtractor` (``roi_layer``,
-            ``out_channels``, ``featmap_strides``...).
+        **kwargs: passed to :class:`ChannelsLastRoIExtractor`
+            (``roi_layer``, ``out_channels``, ``featmap_strides``,
+            ``channels_last_output``...).
     """
 
     def __init__(self, *, temporal: Optional[dict] = None,

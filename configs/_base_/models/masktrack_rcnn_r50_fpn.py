@@ -17,6 +17,13 @@ detector.roi_head.mask_head.num_classes = num_classes
 # same layers as mmdet's FCNMaskHead; test-time masks pasted straight to RLE
 # and channels-last convolutions (vis.models.RLEFCNMaskHead)
 detector.roi_head.mask_head.type = 'RLEFCNMaskHead'
+# mmdet's RoI extractors at training; at inference one native, exact
+# RoIAlign call over the channels-last FPN maps
+# (vis.models.ChannelsLastRoIExtractor); the mask head's RoI features come
+# out channels-last, as its convolutions want them
+detector.roi_head.bbox_roi_extractor.type = 'ChannelsLastRoIExtractor'
+detector.roi_head.mask_roi_extractor.update(
+    dict(type='ChannelsLastRoIExtractor', channels_last_output=True))
 detector.train_cfg.rpn.sampler.num = 64
 detector.train_cfg.rpn_proposal.update(dict(nms_pre=200, max_per_img=200))
 detector.train_cfg.rcnn.sampler.num = 128
@@ -43,7 +50,7 @@ model = dict(
     track_head=dict(
         type='RoITrackHead',
         roi_extractor=dict(
-            type='SingleRoIExtractor',
+            type='ChannelsLastRoIExtractor',
             roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
             out_channels=256,
             featmap_strides=[4, 8, 16, 32]),
