@@ -9,7 +9,8 @@ from .temporal_roi_extractor import (TemporalRoIExtractor,
                                      temporal_extractors, temporal_support)
 
 __all__ = [
-    'ChannelsLastRoIExtractor', 'CosineRoIEmbedHead', 'EmbeddingMemory', 'EmbeddingMemoryTracker',
+    'ChannelsLastRoIExtractor', 'CosineRoIEmbedHead', 'EmbeddingMemory',
+    'EmbeddingMemoryTracker',
     'FeatureMemory', 'OnlineMaskTrackRCNN', 'RLEFCNMaskHead',
     'TemporalMaskTrackRCNN', 'TemporalRoIExtractor',
     'greedy_assign', 'temporal_extractors', 'temporal_support'

@@ -48,9 +48,7 @@ class ChannelsLastRoIExtractor(SingleRoIExtractor):
         return (not needs_grad and roi_scale_factor is None
                 and isinstance(layer, RoIAlign) and layer.pool_mode == 'avg'
                 and not layer.use_torchvision
-                and all(f.dtype == torch.float32 and f.device.type == 'cpu'
-                        for f in feats)
-                and roi_align_native.load() is not None)
+                and roi_align_native.can_pool(feats))
 
     def forward(self, feats: Sequence[Tensor], rois: Tensor,
                 roi_scale_factor: Optional[float] = None) -> Tensor:

@@ -78,9 +78,7 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
                       if isinstance(m, SingleRoIExtractor)]
         return (all(isinstance(m, ChannelsLastRoIExtractor)
                     for m in extractors)
-                and all(f.device.type == 'cpu' and f.dtype == torch.float32
-                        for f in feats)
-                and roi_align_native.load() is not None)
+                and roi_align_native.can_pool(feats))
 
     def predict_frame(self, img: Tensor, img_data_sample, rescale: bool = True,
                       **kwargs):

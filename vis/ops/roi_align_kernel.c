@@ -94,8 +94,8 @@ static void accumulate(float *restrict acc, const float *restrict p1,
  *
  * Returns -1 when done, or the index of the first RoI that cannot be pooled
  * (negative size with aligned, a NaN or infinite size, batch index or level
- * out of range); -2 when
- * out of memory.  Nothing is written for that RoI or later ones.
+ * out of range); -2 when out of memory.  Nothing is written for that RoI or
+ * later ones.
  */
 int64_t vis_roi_align_nhwc(const float *const *levels, const int64_t *heights,
                            const int64_t *widths, const float *scales,
@@ -136,12 +136,11 @@ int64_t vis_roi_align_nhwc(const float *const *levels, const int64_t *heights,
         }
         const float bin_h = roi_h / (float)pooled_h;
         const float bin_w = roi_w / (float)pooled_w;
-        const int grid_h = sampling_ratio > 0
-                               ? (int)sampling_ratio
-                               : ceil_nonnegative(roi_h / (float)pooled_h);
-        const int grid_w = sampling_ratio > 0
-                               ? (int)sampling_ratio
-                               : ceil_nonnegative(roi_w / (float)pooled_w);
+        /* mmcv: ceilf(roi_height / pooled_height), i.e. of the bin size */
+        const int grid_h =
+            sampling_ratio > 0 ? (int)sampling_ratio : ceil_nonnegative(bin_h);
+        const int grid_w =
+            sampling_ratio > 0 ? (int)sampling_ratio : ceil_nonnegative(bin_w);
         const int grid_count = grid_h * grid_w;
         const float count = (float)(grid_count > 1 ? grid_count : 1);
         const float *map = levels[level] + b * height * width * channels;

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from ..native import BuildError, build_library, env_enabled, load_library
 
-__all__ = ['ENV_VAR', 'MultiLevelRoIAlign', 'build', 'load',
+__all__ = ['ENV_VAR', 'MultiLevelRoIAlign', 'build', 'can_pool', 'load',
            'multilevel_roi_align']
 
 ENV_VAR = 'VIS_ROI_ALIGN_NATIVE'
@@ -92,6 +92,13 @@ def reset() -> None:
     _state.update(kernel=None, tried=False)
 
 
+def can_pool(features: Sequence[Tensor]) -> bool:
+    """Whether :func:`multilevel_roi_align` can pool from these maps: all
+    float32 on the CPU, and the kernel is available."""
+    return (all(f.dtype == torch.float32 and f.device.type == 'cpu'
+                for f in features) and load() is not None)
+
+
 def _pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
     if isinstance(size, int):
         return size, size
@@ -130,8 +137,8 @@ def multilevel_roi_align(features: Sequence[Tensor], rois: Tensor,
     Raises:
         RuntimeError: the kernel is not available (see :func:`load`).
         ValueError: inputs of the wrong shape, dtype or device; a RoI with
-            a negative size (``aligned``), a batch index or level out of
-            range (the message names the RoI).
+            a negative (``aligned``) or non-finite size, a batch index or
+            level out of range (the message names the RoI).
     """
     kernel = load()
     if kernel is None:
