@@ -20,7 +20,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
-                              apply_data_root, close_distributed,
+                              apply_data_root, close_distributed, run_tool,
                               load_tool_config)
 from vis.evaluation import STAT_NAMES, format_stats_table  # noqa: E402
 
@@ -83,4 +83,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -16,7 +16,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
-                              apply_data_root, close_distributed,
+                              apply_data_root, close_distributed, run_tool,
                               load_tool_config)
 from vis.engine import NonFiniteLossError  # noqa: E402
 
@@ -61,15 +61,26 @@ def build_config(args) -> Config:
     return cfg
 
 
-def main(argv=None):
-    cfg = build_config(parse_args(argv))
-    runner = Runner.from_cfg(cfg)
+def train(runner: Runner) -> None:
+    """Train, then shut the process group down.
+
+    A non-finite loss stops every process at the same iteration (the hook
+    agrees on it with an all-reduce), so all of them reach the barrier in
+    :func:`close_distributed` too, and then raise ``SystemExit`` with the
+    hook's message, which :func:`run_tool` turns into exit status 1.
+    """
     try:
         runner.train()
     except NonFiniteLossError as err:  # the message says it all
+        close_distributed()
         raise SystemExit(f'error: {err}') from None
     close_distributed()
 
 
+def main(argv=None):
+    cfg = build_config(parse_args(argv))
+    train(Runner.from_cfg(cfg))
+
+
 if __name__ == '__main__':
-    main()
+    run_tool(main)
