@@ -2,6 +2,8 @@
 extractor that uses it at inference (ChannelsLastRoIExtractor): values
 bit-identical to mmcv's RoIAlign, a hand-worked ramp, empty inputs, errors,
 and the fall-backs to mmdet's path."""
+import warnings
+
 import pytest
 import torch
 from mmcv.ops import roi_align
@@ -165,6 +167,27 @@ def test_disabled_and_build_errors(monkeypatch, tmp_path):
         build_library(str(broken), str(tmp_path / 'broken.so'), ['-shared'])
     assert not (tmp_path / 'broken.so').exists()
     assert [p.name for p in tmp_path.iterdir()] == ['broken.c']
+
+
+def test_unavailable_kernel_warns_once_then_falls_back(monkeypatch,
+                                                      tmp_path):
+    """A failing compiler: one warning naming mmcv's RoIAlign, then None
+    at once (the failure is remembered)."""
+    monkeypatch.setattr(roi_align_native, 'LIBRARY',
+                        str(tmp_path / '_roi_align_kernel.so'))
+    monkeypatch.setenv('CC', 'false')
+    roi_align_native.reset()
+    try:
+        with pytest.warns(RuntimeWarning,
+                          match="native RoIAlign kernel .*uses mmcv's"):
+            assert roi_align_native.load() is None
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            assert roi_align_native.load() is None
+        assert not roi_align_native.can_pool([torch.zeros(1, 1, 4, 4)])
+    finally:
+        roi_align_native.reset()
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------------------

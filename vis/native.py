@@ -15,10 +15,11 @@ import os.path as osp
 import shutil
 import subprocess
 import tempfile
-from typing import Callable, Optional, Sequence, TypeVar
+import warnings
+from typing import Callable, Generic, Optional, Sequence, TypeVar
 
-__all__ = ['BuildError', 'build_library', 'compiler', 'env_enabled',
-           'load_library']
+__all__ = ['BuildError', 'KernelLoader', 'build_library', 'compiler',
+           'env_enabled', 'load_library']
 
 T = TypeVar('T')
 
@@ -95,3 +96,56 @@ def load_library(source: str, library: str, flags: Sequence[str],
         return open_library(tmp)
     finally:
         os.unlink(tmp)
+
+
+class KernelLoader(Generic[T]):
+    """A module's C library, loaded at most once per process.
+
+    :meth:`load` returns None when the environment variable ``env_var`` is
+    0 (:func:`env_enabled`). The first failure to build or load warns once,
+    naming what the caller uses instead, and is remembered: later calls
+    return None at once.
+
+    Args:
+        name (str): what the library is, for the warning
+            (e.g. ``'RLE kernel'``).
+        env_var (str): the environment variable that disables it.
+        fallback (str): what is used without it, for the warning.
+        open_library (callable): opens a built library (its path) as for
+            :func:`load_library`.
+    """
+
+    def __init__(self, *, name: str, env_var: str, fallback: str,
+                 open_library: Callable[[str], T]) -> None:
+        self.name = name
+        self.env_var = env_var
+        self.fallback = fallback
+        self.open_library = open_library
+        self.reset()
+
+    def enabled(self) -> bool:
+        return env_enabled(self.env_var)
+
+    def load(self, source: str, library: str,
+             flags: Sequence[str]) -> Optional[T]:
+        """The library built from ``source`` (as :func:`load_library`), or
+        None if disabled or unavailable."""
+        if not self.enabled():
+            return None
+        if not self._tried:
+            self._tried = True
+            try:
+                self._kernel = load_library(source, library, flags,
+                                            self.open_library)
+            except (BuildError, OSError, AttributeError) as error:
+                # stacklevel 3: the caller of the module's load()
+                warnings.warn(
+                    f'cannot build or load the native {self.name} ({error}); '
+                    f'{self.fallback}. Set {self.env_var}=0 to silence this.',
+                    RuntimeWarning, stacklevel=3)
+        return self._kernel
+
+    def reset(self) -> None:
+        """Forget the loaded library and any failure (for tests)."""
+        self._kernel: Optional[T] = None
+        self._tried = False

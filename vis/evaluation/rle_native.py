@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import ctypes
 import os.path as osp
-import warnings
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
-from ..native import BuildError, build_library, env_enabled, load_library
+from ..native import BuildError, KernelLoader, build_library
 
 __all__ = ['ENV_VAR', 'Kernel', 'MalformedRLE', 'PackedMasks', 'build',
            'load']
@@ -176,27 +175,15 @@ class Kernel:
         return out
 
 
-_state = {'kernel': None, 'tried': False, 'warned': False}
-
-
-def _warn_once(message: str) -> None:
-    if not _state['warned']:
-        _state['warned'] = True
-        warnings.warn(f'{message}; the YouTube-VIS evaluator falls back to '
-                      'pycocotools alone (same numbers, slower). Set '
-                      f'{ENV_VAR}=0 to silence this.', RuntimeWarning,
-                      stacklevel=3)
+_LOADER = KernelLoader(
+    name='RLE kernel', env_var=ENV_VAR, open_library=Kernel,
+    fallback='the YouTube-VIS evaluator falls back to pycocotools alone '
+    '(same numbers, slower)')
 
 
 def enabled() -> bool:
     """False when ``VIS_RLE_NATIVE`` is set to 0 (or no / false / off)."""
-    return env_enabled(ENV_VAR)
-
-
-def _load_built() -> Kernel:
-    """Build if needed and load (a stale build of another ABI version is
-    rebuilt: :func:`vis.native.load_library`)."""
-    return load_library(SOURCE, LIBRARY, _FLAGS, Kernel)
+    return _LOADER.enabled()
 
 
 def load() -> Optional[Kernel]:
@@ -205,19 +192,9 @@ def load() -> Optional[Kernel]:
     The first failure warns (once per process) and is remembered: later
     calls return None at once.
     """
-    if not enabled():
-        return None
-    if _state['tried']:
-        return _state['kernel']
-    _state['tried'] = True
-    try:
-        _state['kernel'] = _load_built()
-    except (BuildError, OSError, AttributeError) as error:
-        _warn_once(f'cannot build or load the native RLE kernel '
-                   f'({error})')
-    return _state['kernel']
+    return _LOADER.load(SOURCE, LIBRARY, _FLAGS)
 
 
 def reset() -> None:
     """Forget the loaded kernel and any failure (for tests)."""
-    _state.update(kernel=None, tried=False, warned=False)
+    _LOADER.reset()

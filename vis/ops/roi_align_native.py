@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import ctypes
 import os.path as osp
-import warnings
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
-from ..native import BuildError, build_library, env_enabled, load_library
+from ..native import KernelLoader, build_library
 
 __all__ = ['ENV_VAR', 'MultiLevelRoIAlign', 'build', 'can_pool', 'load',
            'multilevel_roi_align']
@@ -53,12 +52,14 @@ class _Kernel:
         self.path = path
 
 
-_state = {'kernel': None, 'tried': False}
+_LOADER = KernelLoader(
+    name='RoIAlign kernel', env_var=ENV_VAR, open_library=_Kernel,
+    fallback="inference uses mmcv's RoIAlign (same values, slower)")
 
 
 def enabled() -> bool:
     """False when ``VIS_ROI_ALIGN_NATIVE`` is 0 (or no / false / off)."""
-    return env_enabled(ENV_VAR)
+    return _LOADER.enabled()
 
 
 def build(force: bool = False) -> str:
@@ -73,23 +74,12 @@ def build(force: bool = False) -> str:
 def load() -> Optional[_Kernel]:
     """The kernel, built if needed; None if disabled or unavailable (the
     first failure warns once per process)."""
-    if not enabled():
-        return None
-    if not _state['tried']:
-        _state['tried'] = True
-        try:
-            _state['kernel'] = load_library(SOURCE, LIBRARY, _FLAGS, _Kernel)
-        except (BuildError, OSError, AttributeError) as error:
-            warnings.warn(
-                f'cannot build or load the native RoIAlign kernel ({error}); '
-                "inference uses mmcv's RoIAlign (same values, slower). Set "
-                f'{ENV_VAR}=0 to silence this.', RuntimeWarning, stacklevel=2)
-    return _state['kernel']
+    return _LOADER.load(SOURCE, LIBRARY, _FLAGS)
 
 
 def reset() -> None:
     """Forget the loaded kernel and any failure (for tests)."""
-    _state.update(kernel=None, tried=False)
+    _LOADER.reset()
 
 
 def can_pool(features: Sequence[Tensor]) -> bool:
