@@ -15,14 +15,46 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 # One process, one gloo group. A DDP model keeps the group alive after
 # destroy_process_group; here a kept reference does. The group's worker
-# thread is made to finish a collective late: a callback on it sleeps past
-# the end of the script. The worker then releases the work, whose tensor
-# belongs to Python, and takes the GIL to do so. (In training the worker is
-# late by chance, not by a callback: 3 of 57 two-process runs.)
+# thread is held inside a Python callback on a finished collective until the
+# interpreter is finalizing: a hook freed when Python clears its modules
+# (after it has marked itself as finalizing) releases the worker and waits.
+# The worker then needs the GIL again, as gloo's worker does when it releases
+# a collective whose tensor belongs to Python. In training the worker is late
+# by chance (3 of 57 two-process runs); here it is late every time, whatever
+# the machine's speed or load. (The hook lives in a module of its own: the
+# callback keeps the main module's globals alive, so they are never cleared.)
 HAZARD = '''
-import sys, time, torch, torch.distributed as dist
+import sys, threading, time, types, torch, torch.distributed as dist
 sys.path.insert(0, {root!r})
 from vis.config_utils import close_distributed, run_tool
+
+
+class ReleaseWhenFinalizing:
+    def __init__(self, release, sleep):
+        self.release, self.sleep = release, sleep
+
+    def __del__(self):
+        self.release.set()
+        self.sleep(0.5)  # the worker wakes while Python is finalizing
+
+
+release, on_worker, ran_inline = threading.Event(), threading.Event(), []
+
+
+def hold(fut):
+    # then() on a finished future runs the callback at once, in this thread.
+    if threading.current_thread() is threading.main_thread():
+        ran_inline.append(True)
+        return
+    on_worker.set()
+    release.wait()
+
+
+probe = types.ModuleType('finalizing_probe')
+probe.hook = ReleaseWhenFinalizing(release, time.sleep)
+sys.modules[probe.__name__] = probe
+del probe
+
 
 def main():
     global pg
@@ -30,11 +62,16 @@ def main():
                             rank=0, world_size=1)
     pg = dist.group.WORLD
     close_distributed()
-    tensor = torch.ones(1)
-    work = pg.allreduce([tensor])
-    work.get_future().then(lambda fut: time.sleep(0.5))
-    del tensor, work
-    time.sleep(0.05)
+    for attempt in range(100):
+        work = pg.allreduce([torch.ones(1)])
+        work.get_future().then(hold)
+        del work
+        if not ran_inline:  # the worker runs the callback
+            assert on_worker.wait(timeout=60), 'the worker never ran it'
+            break
+        ran_inline.clear()  # finished before then(): try again
+    else:
+        raise RuntimeError('no collective finished on a gloo worker')
     print('work done')  # buffered: the hard exit must flush it
     {end}
 
@@ -55,10 +92,10 @@ def run_script(tmp_path, end='', call='run_tool(main)'):
 
 
 def test_plain_exit_crashes_with_a_busy_gloo_worker(tmp_path):
-    """The hazard is real with this torch: the interpreter's own exit is
-    killed by a signal (SIGABRT or SIGSEGV) after the work is done. If this
-    starts passing with a newer torch, run_tool's hard exit may no longer be
-    needed."""
+    """The control: with a gloo worker that needs the GIL while Python is
+    finalizing, the interpreter's own exit is killed by a signal (SIGABRT or
+    SIGSEGV) after the work is done. If this starts failing with a newer
+    torch or Python, run_tool's hard exit may no longer be needed."""
     proc = run_script(tmp_path, call='main()')
     assert proc.returncode in (-6, -11), (proc.returncode, proc.stderr[-2000:])
     assert 'work done' in proc.stdout
