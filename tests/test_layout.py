@@ -170,3 +170,56 @@ def test_json_has_annotations_on_realistic_file(tmp_path):
     obj['annotations'] = []
     path.write_text(json.dumps(obj))
     assert json_has_annotations(str(path)) is False
+
+
+# --------------------------------------------------------------------------
+# OVIS and YouTube-VIS 2022 layouts
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize('split', ['train', 'valid', 'test'])
+def test_find_split_ovis_layout(tmp_path, split):
+    # OVIS: DIR/annotations_<split>.json, frames in DIR/<split>/<video>/
+    write_json(tmp_path / f'annotations_{split}.json', ANNOTATED)
+    (tmp_path / split / 'v').mkdir(parents=True)
+    info = find_split(str(tmp_path), split)
+    assert info == {
+        'ann_file': str(tmp_path / f'annotations_{split}.json'),
+        'img_dir': str(tmp_path / split),
+        'version': 'ovis',
+        'has_annotations': True,
+    }
+
+
+def test_ovis_frames_under_images_folder(tmp_path):
+    write_json(tmp_path / 'annotations_valid.json', UNANNOTATED)
+    (tmp_path / 'Images' / 'valid' / 'v').mkdir(parents=True)
+    info = find_split(str(tmp_path), 'valid')
+    assert info['img_dir'] == str(tmp_path / 'Images' / 'valid')
+    assert info['has_annotations'] is False
+
+
+def test_ovis_without_frames_names_every_folder_tried(tmp_path):
+    write_json(tmp_path / 'annotations_train.json', ANNOTATED)
+    with pytest.raises(FileNotFoundError) as err:
+        find_split(str(tmp_path), 'train')
+    message = str(err.value)
+    for rel in ('train', 'Images/train', 'train/JPEGImages'):
+        assert str(tmp_path / rel) in message, rel
+
+
+def test_ytvis_layout_wins_over_ovis_naming(tmp_path):
+    make_split(tmp_path, 'train.json', 'train')
+    write_json(tmp_path / 'annotations_train.json', ANNOTATED)
+    info = find_split(str(tmp_path), 'train')
+    assert info['version'] == '2019'
+    assert info['img_dir'] == str(tmp_path / 'train' / 'JPEGImages')
+
+
+def test_ytvis2022_layout_is_the_2021_one(tmp_path):
+    # 2022: the 2021 train set and a valid split with the long videos, both
+    # as DIR/<split>/instances.json + DIR/<split>/JPEGImages
+    for split in ('train', 'valid'):
+        make_split(tmp_path, f'{split}/instances.json', split)
+    assert find_split(str(tmp_path), 'valid')['version'] == '2021'
+    assert find_split(str(tmp_path), 'train')['img_dir'] == \
+        str(tmp_path / 'train' / 'JPEGImages')

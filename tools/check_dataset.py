@@ -4,7 +4,7 @@
         [--no-frames | --header-only] [--max-problems N]
     python tools/check_dataset.py FILE.json [--img-dir JPEGIMAGES_DIR] [...]
 
-DIR is a data root in the 2019 or 2021 layout (see vis/datasets/layout.py):
+DIR is a data root in the YouTube-VIS 2019/2021/2022 or OVIS layout (see vis/datasets/layout.py):
 every split found in it (train, valid, test; or those named by --split) is
 checked. A json file is checked alone; with --img-dir its frame files are
 checked too.
@@ -35,8 +35,8 @@ if importlib.util.find_spec('vis') is None:  # run from a checkout
     sys.path.insert(0, os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
 from vis.datasets import checks  # noqa: E402
-from vis.datasets.layout import (SPLITS, candidate_ann_files,  # noqa: E402
-                                 image_dir)
+from vis.datasets.layout import (SPLITS, locate_split,  # noqa: E402
+                                 split_candidates)
 
 #: Exit statuses.
 CLEAN, PROBLEMS, UNUSABLE = 0, 1, 2
@@ -54,7 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '2 when the input is unusable.')
     parser.add_argument(
         'path', metavar='DIR_OR_JSON',
-        help='data root in the 2019/2021 layout, or one YouTube-VIS json')
+        help='data root in the YouTube-VIS 2019/2021/2022 or OVIS layout, '
+        'or one YouTube-VIS json')
     parser.add_argument(
         '--split', nargs='+', choices=SPLITS,
         help='with DIR: the splits to check; each must exist (default: '
@@ -99,28 +100,26 @@ def find_jobs(args: argparse.Namespace) -> list:
                             'has a JPEGImages folder per split')
     jobs = []
     for split in args.split or SPLITS:
-        found = [ann for ann, _ in candidate_ann_files(path, split)
-                 if os.path.isfile(ann)]
-        if not found:
+        candidate, img_dir = locate_split(path, split)
+        if candidate is None:
             if args.split:
-                tried = '\n'.join(f'  {ann}' for ann, _ in
-                                  candidate_ann_files(path, split))
+                tried = '\n'.join(f'  {c.ann_file}' for c in
+                                  split_candidates(path, split))
                 raise UnusableInput(f'{path}: no annotation file for split '
                                     f'{split!r}; tried:\n{tried}')
             continue
-        img_dir = image_dir(path, split)
         problems = []
-        if not os.path.isdir(img_dir):
-            if not args.no_frames:
-                problems.append(checks.Problem(
-                    found[0], f'image folder not found: {img_dir} (use '
-                    '--no-frames to check the json only)'))
-            img_dir = None
-        jobs.append((split, found[0], img_dir, problems))
+        if img_dir is None and not args.no_frames:
+            tried = ', '.join(candidate.img_dirs)
+            problems.append(checks.Problem(
+                candidate.ann_file, f'image folder not found (tried {tried}); '
+                'use --no-frames to check the json only'))
+        jobs.append((split, candidate.ann_file, img_dir, problems))
     if not jobs:
         raise UnusableInput(
             f'{path}: no YouTube-VIS split found; expected e.g. '
-            f'{path}/train.json or {path}/train/instances.json (see '
+            f'{path}/train.json, {path}/train/instances.json or '
+            f'{path}/annotations_train.json (OVIS) (see '
             'vis/datasets/layout.py)')
     return jobs
 

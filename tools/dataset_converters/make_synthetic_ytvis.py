@@ -4,7 +4,8 @@
 
 writes OUT/train.json + OUT/train/JPEGImages/... and a held-out, annotated
 OUT/valid.json + OUT/valid/JPEGImages/... (or the 2021 layout with
---layout 2021). Use OUT with --data-root of tools/train.py and tools/test.py.
+--layout 2021, or OVIS's with --layout ovis). Use OUT with --data-root
+of tools/train.py and tools/test.py.
 """
 import argparse
 import os.path as osp
@@ -32,7 +33,8 @@ def main(argv=None):
     parser.add_argument('--seg-format', choices=SEG_FORMATS, default='rle',
                         help='rle: uncompressed RLE as in the official train '
                         'json; compressed_rle; polygon')
-    parser.add_argument('--layout', choices=['2019', '2021'], default='2019')
+    parser.add_argument('--layout', choices=['2019', '2021', 'ovis'],
+                        default='2019')
     parser.add_argument('--corrupt-prob', type=float, default=0.0,
                         help='probability that a frame is degraded (strong '
                         'blur, noise or occluding patches; annotations kept)')

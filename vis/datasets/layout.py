@@ -1,15 +1,23 @@
-"""Locate the splits of a YouTube-VIS data root on disk.
+"""Locate the splits of a YouTube-VIS or OVIS data root on disk.
 
-Two directory layouts are recognised (``DIR`` is the data root)::
+The recognised directory layouts (``DIR`` is the data root)::
 
     2019:  DIR/<split>.json                              + DIR/<split>/JPEGImages/<video>/<frame>.jpg
            DIR/annotations/<split>.json                  (same image folder)
            DIR/annotations/youtube_vis_2019_<split>.json (mmdet's naming, same image folder)
     2021:  DIR/<split>/instances.json                    + DIR/<split>/JPEGImages/<video>/<frame>.jpg
            DIR/annotations/youtube_vis_2021_<split>.json (mmdet's naming, same image folder)
+    2022:  as 2021 (its train split is the 2021 one; its valid split adds
+           the long videos to the 2021 valid videos)
+    OVIS:  DIR/annotations_<split>.json                  + DIR/<split>/<video>/<frame>.jpg
+           (frames also found in DIR/Images/<split>/ or DIR/<split>/JPEGImages/)
 
 ``<split>`` is one of ``'train'``, ``'valid'`` or ``'test'``.  The first
-existing annotation file in the order of :func:`candidate_ann_files` wins.
+existing annotation file in the order of :func:`split_candidates` wins; its
+image folder is the first existing one of its candidates.  The json files of
+all layouts share the YouTube-VIS 2019 schema (``videos`` with
+``file_names`` relative to the image folder, ``annotations`` with
+per-frame ``segmentations``, ``categories``).
 
 Whether a split carries annotations (the official valid/test splits do not)
 is decided by :func:`json_has_annotations`, which scans the file instead of
@@ -20,38 +28,88 @@ import json
 import mmap
 import os
 import re
-from typing import List, Tuple
+from typing import List, NamedTuple, Tuple
 
 SPLITS = ('train', 'valid', 'test')
 
-#: Folder, inside ``DIR/<split>``, holding one sub-folder of frames per video.
+#: Folder, inside ``DIR/<split>``, holding one sub-folder of frames per video
+#: (YouTube-VIS layouts).
 IMAGE_FOLDER = 'JPEGImages'
 
 
-def candidate_ann_files(data_root: str, split: str) -> List[Tuple[str, str]]:
-    """Return the ``(ann_file, version)`` candidates for ``split``, in priority order.
+class SplitCandidate(NamedTuple):
+    """One place a split's annotation file may be, with its frame folders.
+
+    Attributes:
+        ann_file (str): absolute path of the json.
+        version (str): ``'2019'``, ``'2021'`` or ``'ovis'`` (the layout).
+        img_dirs (tuple[str]): absolute candidate frame folders, in
+            priority order (the first existing one is used).
+    """
+    ann_file: str
+    version: str
+    img_dirs: Tuple[str, ...]
+
+
+def split_candidates(data_root: str, split: str) -> List[SplitCandidate]:
+    """Return the candidate annotation files of ``split``, in priority order.
 
     Paths are absolute; nothing is checked on disk.
     """
     root = os.path.abspath(data_root)
+    ytvis_images = (os.path.join(root, split, IMAGE_FOLDER), )
+    ovis_images = (os.path.join(root, split, IMAGE_FOLDER),
+                   os.path.join(root, 'Images', split),
+                   os.path.join(root, split))
     return [
-        (os.path.join(root, split, 'instances.json'), '2021'),
-        (os.path.join(root, f'{split}.json'), '2019'),
-        (os.path.join(root, 'annotations', f'{split}.json'), '2019'),
-        (os.path.join(root, 'annotations',
-                      f'youtube_vis_2019_{split}.json'), '2019'),
-        (os.path.join(root, 'annotations',
-                      f'youtube_vis_2021_{split}.json'), '2021'),
+        SplitCandidate(os.path.join(root, split, 'instances.json'), '2021',
+                       ytvis_images),
+        SplitCandidate(os.path.join(root, f'{split}.json'), '2019',
+                       ytvis_images),
+        SplitCandidate(os.path.join(root, 'annotations', f'{split}.json'),
+                       '2019', ytvis_images),
+        SplitCandidate(os.path.join(root, 'annotations',
+                                    f'youtube_vis_2019_{split}.json'), '2019',
+                       ytvis_images),
+        SplitCandidate(os.path.join(root, 'annotations',
+                                    f'youtube_vis_2021_{split}.json'), '2021',
+                       ytvis_images),
+        SplitCandidate(os.path.join(root, f'annotations_{split}.json'),
+                       'ovis', ovis_images),
     ]
 
 
+def candidate_ann_files(data_root: str, split: str) -> List[Tuple[str, str]]:
+    """Return the ``(ann_file, version)`` candidates for ``split``, in
+    priority order (see :func:`split_candidates`)."""
+    return [(c.ann_file, c.version) for c in split_candidates(data_root,
+                                                              split)]
+
+
 def image_dir(data_root: str, split: str) -> str:
-    """Return the absolute path of the frame folder of ``split`` (same in both layouts)."""
+    """Return the absolute frame folder of ``split``'s YouTube-VIS layouts
+    (``DIR/<split>/JPEGImages``)."""
     return os.path.join(os.path.abspath(data_root), split, IMAGE_FOLDER)
 
 
+def locate_split(data_root: str, split: str):
+    """The first existing annotation file of ``split`` and its frame folder.
+
+    Returns:
+        tuple: ``(candidate, img_dir)``: the :class:`SplitCandidate` whose
+        json exists (None if none does) and the first of its image folders
+        that exists (None if none does).
+    """
+    for candidate in split_candidates(data_root, split):
+        if os.path.isfile(candidate.ann_file):
+            found = [d for d in candidate.img_dirs if os.path.isdir(d)]
+            return candidate, (found[0] if found else None)
+    return None, None
+
+
 def find_split(data_root: str, split: str) -> dict:
-    """Locate a split ('train', 'valid' or 'test') of a YouTube-VIS-layout directory.
+    """Locate a split ('train', 'valid' or 'test') of a YouTube-VIS or OVIS
+    data root.
 
     Args:
         data_root: the data root ``DIR`` (see the module docstring for layouts).
@@ -59,8 +117,10 @@ def find_split(data_root: str, split: str) -> dict:
 
     Returns:
         ``{'ann_file': abs path to the json, 'img_dir': abs path to the
-        JPEGImages folder, 'version': '2019' or '2021' (from the layout),
-        'has_annotations': bool (the json has a non-empty 'annotations' list)}``.
+        frame folder (the ``file_names`` of the json are relative to it),
+        'version': '2019', '2021' or 'ovis' (from the layout),
+        'has_annotations': bool (the json has a non-empty 'annotations'
+        list)}``.
 
     Raises:
         ValueError: ``split`` is not one of :data:`SPLITS`, or the json is
@@ -71,36 +131,35 @@ def find_split(data_root: str, split: str) -> dict:
     if split not in SPLITS:
         raise ValueError(
             f'unknown YouTube-VIS split {split!r}; expected one of {SPLITS}')
-    candidates = candidate_ann_files(data_root, split)
-    img_dir = image_dir(data_root, split)
-    found = [(path, version) for path, version in candidates
-             if os.path.isfile(path)]
-    if not found or not os.path.isdir(img_dir):
+    candidate, img_dir = locate_split(data_root, split)
+    if candidate is None or img_dir is None:
         raise FileNotFoundError(
-            _not_found_message(data_root, split, candidates, img_dir,
-                               ann_found=bool(found)))
-    ann_file, version = found[0]
+            _not_found_message(data_root, split, candidate))
     return {
-        'ann_file': ann_file,
+        'ann_file': candidate.ann_file,
         'img_dir': img_dir,
-        'version': version,
-        'has_annotations': json_has_annotations(ann_file),
+        'version': candidate.version,
+        'has_annotations': json_has_annotations(candidate.ann_file),
     }
 
 
-def _not_found_message(data_root, split, candidates, img_dir, ann_found):
-    """Build the FileNotFoundError message of :func:`find_split`."""
-    tried = [path for path, _ in candidates] + [img_dir]
+def _not_found_message(data_root, split, found) -> str:
+    """Build the FileNotFoundError message of :func:`find_split`; ``found``
+    is the candidate whose json exists, if any."""
     lines = [
         f'YouTube-VIS split {split!r} not found under data root '
         f'{data_root!r} ({os.path.abspath(data_root)}).',
     ]
-    if ann_found:
-        lines.append(f'An annotation file exists but the image folder '
-                     f'{img_dir} does not.')
-    else:
-        lines.append('None of the annotation files exists.')
-    lines.append('Paths tried:')
+    if found is not None:
+        lines.append(f'The annotation file {found.ann_file} exists but none '
+                     'of its image folders does:')
+        lines += [f'  {path}' for path in found.img_dirs]
+        return '\n'.join(lines)
+    lines.append('None of the annotation files exists. Paths tried:')
+    tried = []
+    for candidate in split_candidates(data_root, split):
+        tried.append(candidate.ann_file)
+        tried += [d for d in candidate.img_dirs if d not in tried]
     lines += [f'  {path}' for path in tried]
     return '\n'.join(lines)
 

@@ -1,12 +1,15 @@
 """Generate small synthetic videos in the exact YouTube-VIS layout.
 
 The generated data root looks like the official YouTube-VIS 2019 release
-(or the 2021 release with ``layout='2021'``)::
+(or the 2021 release with ``layout='2021'``, or OVIS with
+``layout='ovis'``)::
 
     root/train.json                      root/train/instances.json   (2021)
     root/train/JPEGImages/<video>/<frame>.jpg
     root/valid.json                      root/valid/instances.json   (2021)
     root/valid/JPEGImages/<video>/<frame>.jpg
+
+    root/annotations_train.json + root/train/<video>/<frame>.jpg     (OVIS)
 
 Unlike the official valid split, the generated ``valid`` split keeps its
 annotations so that the whole train -> test -> AP loop can run locally.
@@ -40,6 +43,9 @@ CATEGORIES: Tuple[Tuple[str, Tuple[int, int, int]], ...] = (
 )
 
 SEG_FORMATS = ('rle', 'compressed_rle', 'polygon')
+
+#: Directory layouts written (see vis/datasets/layout.py).
+LAYOUTS = ('2019', '2021', 'ovis')
 
 # A frame in which less than this many pixels of an object stay visible
 # annotates the object as absent (``None``), like a fully occluded object.
@@ -289,13 +295,14 @@ def make_split(out_dir: str, split: str, num_videos: int, num_frames: int,
     if seg_format not in SEG_FORMATS:
         raise ValueError(f'seg_format must be one of {SEG_FORMATS}, '
                          f'got {seg_format!r}')
-    if layout not in ('2019', '2021'):
-        raise ValueError(f"layout must be '2019' or '2021', got {layout!r}")
+    if layout not in LAYOUTS:
+        raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
     if not 1 <= num_categories <= len(CATEGORIES):
         raise ValueError(f'num_categories must be in 1..{len(CATEGORIES)}')
     rng = np.random.default_rng(seed)
     corrupt_rng = np.random.default_rng(seed + 1_000_003)
-    img_root = osp.join(out_dir, split, 'JPEGImages')
+    img_root = osp.join(out_dir, split) if layout == 'ovis' else \
+        osp.join(out_dir, split, 'JPEGImages')
     videos, annotations = [], []
     iterator = range(num_videos)
     if progress:
@@ -349,6 +356,8 @@ def make_split(out_dir: str, split: str, num_videos: int, num_frames: int,
                     for i in range(num_categories)])
     if layout == '2019':
         ann_path = osp.join(out_dir, f'{split}.json')
+    elif layout == 'ovis':
+        ann_path = osp.join(out_dir, f'annotations_{split}.json')
     else:
         ann_path = osp.join(out_dir, split, 'instances.json')
     os.makedirs(osp.dirname(ann_path), exist_ok=True)
