@@ -25,8 +25,10 @@ $(STAMP): requirements.txt
 	$(PIP) install -q 'setuptools<70' wheel
 	$(PIP) install -q numpy==2.4.6 mmengine==0.10.7 opencv-python-headless==5.0.0.93
 	MMCV_WITH_OPS=1 MAX_JOBS=$$(nproc) $(PIP) install --no-build-isolation mmcv==2.1.0
-	$(PIP) install -q -r requirements.txt
-	$(PY) -c "import mmcv.ops, mmdet, vis; print('stack OK: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__)"
+	grep -v '^trackeval' requirements.txt > $(VENV)/requirements-deps.txt
+	$(PIP) install -q -r $(VENV)/requirements-deps.txt
+	$(PIP) install -q --no-deps $$(grep '^trackeval' requirements.txt)
+	$(PY) -c "import mmcv.ops, mmdet, trackeval, vis; print('stack OK: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__)"
 	$(PY) -c "import vis.evaluation.rle_native as r; print('RLE kernel:', r.build())" || echo "RLE kernel not built (see above): the YouTube-VIS evaluator will use pycocotools alone"
 	$(PY) -c "import vis.ops.roi_align_native as r; print('RoIAlign kernel:', r.build())" || echo "RoIAlign kernel not built (see above): inference will use mmcv's RoIAlign"
 	touch $(STAMP)

@@ -1,7 +1,12 @@
+from .metrics import (METRICS, EvaluationReport, check_metric_names,
+                      evaluate_report, evaluate_results, format_metrics_table,
+                      format_per_class_table)
 from .ytvis_eval import STAT_NAMES, evaluate_ytvis, format_stats_table
 from .ytvis_metric import YouTubeVISVideoMetric
 
 __all__ = [
     'STAT_NAMES', 'evaluate_ytvis', 'format_stats_table',
-    'YouTubeVISVideoMetric'
+    'YouTubeVISVideoMetric', 'METRICS', 'EvaluationReport',
+    'check_metric_names', 'evaluate_report', 'evaluate_results',
+    'format_metrics_table', 'format_per_class_table'
 ]

@@ -1,0 +1,217 @@
+"""The metrics a user can ask for (``--metrics ap hota``), computed from a
+YouTube-VIS ground truth and a results list, and their text tables.
+
+* ``ap``: the 12 YouTube-VIS statistics of
+  :func:`vis.evaluation.ytvis_eval.evaluate_ytvis` (:data:`STAT_NAMES`:
+  ``AP``, ``AP50``, ``AP75``, ``APs``, ``APm``, ``APl``, ``AR1``, ``AR10``,
+  ``AR100``, ``ARs``, ``ARm``, ``ARl``), fractions, -1 where undefined;
+  per category ``AP``, ``AP50``, ``AP75`` and the precision curves.
+* ``hota``: the tracking statistics of :mod:`vis.evaluation.tracking`
+  (``HOTA``, ``DetA``, ``AssA``, ``IDF1``, ``MOTA`` class-averaged, the same
+  names with ``_detavg`` detection-averaged, and ``track_score_thr``),
+  fractions too; per category the five statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from .tracking import DETAVG_SUFFIX, TRACKING_STAT_NAMES, evaluate_tracking
+from .ytvis_eval import (IOU_THRESHOLDS, PER_CLASS_STAT_NAMES,
+                         RECALL_THRESHOLDS, STAT_NAMES, YTVISEvaluator)
+
+__all__ = ['METRICS', 'EvaluationReport', 'check_metric_names',
+           'evaluate_report', 'evaluate_results', 'format_metrics_table',
+           'format_per_class_table']
+
+#: Metric names a user may pass (``--metrics``).
+METRICS = ('ap', 'hota')
+
+_AP_ROWS = (STAT_NAMES[:6], STAT_NAMES[6:])  # AP..APl, AR1..ARl
+_TRACKING_ROWS = (('class-averaged', ''), ('det-averaged', DETAVG_SUFFIX))
+_PER_CLASS_COLUMNS = PER_CLASS_STAT_NAMES + TRACKING_STAT_NAMES
+
+
+def check_metric_names(names: Iterable[str]) -> tuple:
+    """Lower-cased metric names without repeats (first order kept).
+
+    Raises:
+        ValueError: no name, or names not in :data:`METRICS`.
+    """
+    if isinstance(names, str):
+        names = [names]
+    checked: List[str] = []
+    for name in names:
+        name = str(name).lower()
+        if name not in checked:
+            checked.append(name)
+    if not checked:
+        raise ValueError(f'no metric given; known metrics: '
+                         f'{", ".join(METRICS)}')
+    unknown = [n for n in checked if n not in METRICS]
+    if unknown:
+        raise ValueError(f'unknown metric(s) {", ".join(map(repr, unknown))};'
+                         f' known metrics: {", ".join(METRICS)}')
+    return tuple(checked)
+
+
+@dataclass
+class EvaluationReport:
+    """Everything one evaluation gives.
+
+    values: metric name -> value (the keys of :func:`evaluate_results`).
+    per_class: category name -> metric name -> value (AP, AP50, AP75 with
+        ``ap``; HOTA, DetA, AssA, IDF1, MOTA with ``hota``, for categories
+        with something to track).
+    class_names: the K category names of ``precision``'s last axis.
+    precision: (T, R, K) interpolated precision per IoU threshold
+        (``iou_thresholds``, T = 10), recall threshold (``recall_thresholds``,
+        R = 101) and category, area ``all``, 100 detections; -1 for a
+        category without ground truth; None without ``ap``.
+    """
+    values: Dict[str, float]
+    per_class: Dict[str, Dict[str, float]]
+    class_names: List[str] = field(default_factory=list)
+    precision: Optional[np.ndarray] = None
+    iou_thresholds: np.ndarray = field(
+        default_factory=lambda: IOU_THRESHOLDS.copy())
+    recall_thresholds: np.ndarray = field(
+        default_factory=lambda: RECALL_THRESHOLDS.copy())
+
+
+def evaluate_report(gt: dict, results: list, metrics: Sequence[str] = ('ap',),
+                    track_score_thr: float = 0.5,
+                    progress: bool = False) -> EvaluationReport:
+    """Compute ``metrics`` of ``results`` against ``gt``.
+
+    Args:
+        gt: a YouTube-VIS annotation dict (``videos``, ``categories``,
+            ``annotations`` with per-frame ``segmentations``, None where
+            absent, and ``iscrowd``).
+        results: YouTube-VIS results (``video_id``, ``category_id``,
+            ``score``, ``segmentations``: per frame an RLE or None).
+        metrics: names from :data:`METRICS`.
+        track_score_thr: score threshold of the tracking metrics.
+        progress: show progress bars where the work is long.
+
+    Returns:
+        :class:`EvaluationReport`.
+
+    Raises:
+        ValueError: unknown metric names, results naming a video not in
+            ``gt``, malformed masks.
+    """
+    metrics = check_metric_names(metrics)
+    values: Dict[str, float] = {}
+    per_class: Dict[str, Dict[str, float]] = {}
+    report = EvaluationReport(values, per_class)
+    if 'ap' in metrics:
+        evaluator = YTVISEvaluator(gt)
+        values.update(evaluator.evaluate(results))
+        for name, stats in evaluator.per_class_ap().items():
+            per_class.setdefault(name, {}).update(stats)
+        report.class_names = list(evaluator.category_names)
+        report.precision = evaluator.precision_curves()
+    if 'hota' in metrics:
+        tracking = evaluate_tracking(gt, results, track_score_thr,
+                                     progress=progress)
+        values.update(tracking.values)
+        for name, stats in tracking.per_class.items():
+            per_class.setdefault(name, {}).update(stats)
+    return report
+
+
+def evaluate_results(gt: dict, results: list, metrics: Sequence[str] = ('ap',),
+                     track_score_thr: float = 0.5) -> Dict[str, float]:
+    """The values of :func:`evaluate_report`: ``{name: float}``, with
+    :data:`STAT_NAMES` for ``ap`` and ``HOTA``, ``DetA``, ``AssA``,
+    ``IDF1``, ``MOTA``, their ``*_detavg`` and ``track_score_thr`` for
+    ``hota``."""
+    return evaluate_report(gt, results, metrics, track_score_thr).values
+
+
+def _cell(value: Optional[float], undefined_below_zero: bool) -> str:
+    """A value x100 with one decimal; ``n/a`` for -1 AP values, ``-`` for a
+    missing one."""
+    if value is None:
+        return '-'
+    value = float(value)
+    if undefined_below_zero and value < 0:
+        return 'n/a'
+    return f'{100.0 * value:.1f}'
+
+
+def _grid(header: Sequence[str], rows: Sequence[Sequence[str]],
+          first_left: bool = False) -> List[str]:
+    """Right-aligned columns (the first one left-aligned if asked), a rule
+    under the header."""
+    table = [list(header)] + [list(r) for r in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+
+    def line(cells):
+        return '  '.join(
+            c.ljust(w) if first_left and i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(table[0]), line(['-' * w for w in widths])] + [
+        line(r) for r in table[1:]]
+
+
+def format_metrics_table(values: Dict[str, float]) -> str:
+    """A text table of whatever metrics ``values`` holds.
+
+    An AP block (the :data:`STAT_NAMES` present, x100, ``n/a`` for -1), a
+    tracking block (HOTA, DetA, AssA, IDF1, MOTA class- and
+    detection-averaged, x100) with the score threshold it used, then any
+    other key as ``name: value``.
+    """
+    lines: List[str] = []
+    shown = set()
+    ap_rows = [[n for n in row if n in values] for row in _AP_ROWS]
+    if any(ap_rows):
+        lines.append('YouTube-VIS video AP (values x100)')
+        for row in filter(None, ap_rows):
+            lines += _grid(row, [[_cell(values[n], True) for n in row]])
+            shown.update(row)
+    track_rows = [(label, [n + suffix for n in TRACKING_STAT_NAMES])
+                  for label, suffix in _TRACKING_ROWS]
+    track_rows = [(label, names) for label, names in track_rows
+                  if any(n in values for n in names)]
+    if track_rows:
+        if lines:
+            lines.append('')
+        lines.append('Tracking (values x100)')
+        if 'track_score_thr' in values:
+            lines.append('tracking metrics on tracks with score >= '
+                         f'{float(values["track_score_thr"]):g}')
+            shown.add('track_score_thr')
+        lines += _grid([''] + list(TRACKING_STAT_NAMES), [
+            [label] + [_cell(values.get(n), False) for n in names]
+            for label, names in track_rows], first_left=True)
+        for _, names in track_rows:
+            shown.update(names)
+    others = [k for k in values if k not in shown]
+    if others:
+        if lines:
+            lines.append('')
+        lines += [f'{k}: {values[k]}' for k in others]
+    return '\n'.join(lines)
+
+
+def format_per_class_table(per_class: Dict[str, Dict[str, float]]) -> str:
+    """A text table with one row per category and a column per metric
+    present (AP, AP50, AP75, HOTA, DetA, AssA, IDF1, MOTA; x100; ``n/a``
+    for an undefined AP, ``-`` where a category has no value)."""
+    present = {m for stats in per_class.values() for m in stats}
+    columns = [m for m in _PER_CLASS_COLUMNS if m in present]
+    columns += sorted(present - set(columns))
+    if not per_class or not columns:
+        return 'no per-category results'
+    rows = [[name] + [_cell(stats.get(m), m in PER_CLASS_STAT_NAMES)
+                      for m in columns]
+            for name, stats in per_class.items()]
+    return '\n'.join(['Per category (values x100)'] +
+                     _grid(['category'] + columns, rows, first_left=True))
