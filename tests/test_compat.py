@@ -62,3 +62,28 @@ def test_trust_allows_a_legacy_full_pickle(tmp_path, monkeypatch):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         load_checkpoint_file(str(tmp_path / 'nope.pth'))
+
+
+def test_numpy1_pickled_checkpoint_loads_weights_only(tmp_path, monkeypatch):
+    """A checkpoint saved under numpy 1.x names its arrays'
+    reconstructors ``numpy.core.multiarray.*`` (numpy 2: ``numpy._core``);
+    both load weights-only."""
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    ckpt = dict(state_dict={'w': torch.ones(2)},
+                meta=dict(seed=np.int64(7),
+                          arr=np.arange(3, dtype=np.float32)))
+    path = tmp_path / 'numpy2.pth'
+    # the legacy (non-zip) format keeps the pickle's GLOBAL opcodes as
+    # newline-terminated text, so the module name can be rewritten in place
+    torch.save(ckpt, path, _use_new_zipfile_serialization=False,
+               pickle_protocol=2)
+    data = path.read_bytes()
+    assert b'numpy._core.multiarray\n' in data
+    old = tmp_path / 'numpy1.pth'
+    old.write_bytes(data.replace(b'numpy._core.multiarray\n',
+                                 b'numpy.core.multiarray\n'))
+    assert b'numpy._core' not in old.read_bytes()
+    out = load_checkpoint_file(str(old))
+    assert out['meta']['seed'] == 7
+    np.testing.assert_array_equal(out['meta']['arr'], [0, 1, 2])
+    torch.testing.assert_close(out['state_dict']['w'], torch.ones(2))

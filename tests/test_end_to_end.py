@@ -35,8 +35,15 @@ def logged_scalars(work_dir):
 def trained(tiny_ytvis, tmp_path_factory):
     work = str(tmp_path_factory.mktemp('work'))
     run('tools/train.py', CONFIG, '--data-root', tiny_ytvis, '--work-dir',
-        work)
+        work, '--tensorboard')
     return work
+
+
+def test_tensorboard_switch_writes_event_files(trained):
+    events = glob.glob(osp.join(trained, '*', 'vis_data',
+                                'events.out.tfevents.*'))
+    assert events, os.listdir(trained)
+    assert all(osp.getsize(e) > 0 for e in events)
 
 
 def test_training_logs_finite_losses_and_writes_a_checkpoint(trained):
@@ -67,16 +74,31 @@ def test_test_tool_prints_ap_and_writes_metrics(trained, tiny_ytvis):
     out_dir = osp.join(trained, 'test')
     log = run('tools/test.py', CONFIG, osp.join(trained, 'epoch_1.pth'),
               '--data-root', tiny_ytvis, '--work-dir', out_dir,
-              '--show-videos', '1', '--show-dir', osp.join(out_dir, 'drawn'))
+              '--show-videos', '1', '--show-dir', osp.join(out_dir, 'drawn'),
+              '--metrics', 'ap', 'hota')
     drawn = os.listdir(osp.join(out_dir, 'drawn', 'test'))
     assert len(drawn) == 2  # one video: its folder and its mp4
     for col in ('AP', 'AP50', 'AP75', 'AR1', 'AR10'):
         assert col in log
     with open(osp.join(out_dir, 'metrics.json')) as f:
         metrics = json.load(f)
-    assert set(metrics) >= {'AP', 'AP50', 'AP75', 'AR1', 'AR10'}
-    for value in metrics.values():
-        assert value == -1 or 0 <= value <= 1
+    assert set(metrics) >= {'AP', 'AP50', 'AP75', 'AR1', 'AR10', 'HOTA',
+                            'DetA', 'AssA', 'IDF1', 'MOTA', 'HOTA_detavg'}
+    for key in ('HOTA', 'DetA', 'AssA', 'IDF1', 'MOTA'):
+        assert key in log, key
+    assert 'score >= 0.5' in log  # the tracking metrics' threshold is stated
+    for key, value in metrics.items():
+        if key not in ('MOTA', 'MOTA_detavg'):  # MOTA may be negative
+            assert value == -1 or 0 <= value <= 1, (key, value)
+    # the offline evaluator gives the same figures on the same results
+    offline = osp.join(out_dir, 'offline.json')
+    run('tools/eval_ytvis.py', osp.join(out_dir, 'results.json'),
+        osp.join(tiny_ytvis, 'valid.json'), '--metrics', 'ap', 'hota',
+        '--out', offline)
+    with open(offline) as f:
+        offline_metrics = json.load(f)
+    for key in ('AP', 'AP50', 'AP75', 'AR1', 'AR10', 'HOTA', 'AssA', 'IDF1'):
+        assert offline_metrics[key] == pytest.approx(metrics[key], abs=1e-9)
     with open(osp.join(out_dir, 'results.json')) as f:
         results = json.load(f)
     with open(osp.join(tiny_ytvis, 'valid.json')) as f:
@@ -118,3 +140,12 @@ def test_visualize_draws_ground_truth_and_predictions(trained, tiny_ytvis):
     assert len(pngs) == 2 * 5  # 2 videos x 5 frames
     image = cv2.imread(pngs[0])
     assert image.shape == (64, 2 * 96, 3)  # ground truth | prediction
+
+
+def test_plot_logs_draws_the_loss_curves(trained):
+    out = osp.join(trained, 'curves.png')
+    log = run('tools/plot_logs.py', trained, '--out', out)
+    assert 'loss_match' in log and 'wrote' in log
+    import cv2
+    image = cv2.imread(out)
+    assert image is not None and image.shape[0] > 100 and image.shape[1] > 100

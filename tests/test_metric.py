@@ -91,3 +91,168 @@ def test_unknown_class_name_is_a_clear_error(tmp_path):
     metric.dataset_meta = dict(classes=('cat', 'zebra'))
     with pytest.raises(ValueError, match='zebra'):
         metric.compute_metrics([])
+
+
+# --------------------------------------------------------------------------
+# Classes by name, any video id, streaming, results before metrics
+# --------------------------------------------------------------------------
+
+def write_gt_two_classes(tmp_path, video_id=1, dog_first=False):
+    """Two videos' worth of one track each: a 'cat' in video_id and a 'dog'
+    in a second video; ``dog_first`` gives 'dog' the lower category id."""
+    m = np.zeros((4, 4), bool)
+    m[1:3, 1:3] = True
+    rle = encode_masks(m[None])[0]
+    cats = [dict(id=3, name='dog'), dict(id=9, name='Cat')] if dog_first \
+        else [dict(id=3, name='cat'), dict(id=9, name='dog')]
+    ids = {c['name'].lower(): c['id'] for c in cats}
+    other = f'{video_id}b' if isinstance(video_id, str) else video_id + 1
+    gt = dict(
+        videos=[dict(id=video_id, width=4, height=4, length=2,
+                     file_names=['a/0.jpg', 'a/1.jpg']),
+                dict(id=other, width=4, height=4, length=2,
+                     file_names=['b/0.jpg', 'b/1.jpg'])],
+        categories=cats,
+        annotations=[
+            dict(id=1, video_id=video_id, category_id=ids['cat'], iscrowd=0,
+                 segmentations=[rle, rle], areas=[4, 4],
+                 bboxes=[[1, 1, 2, 2]] * 2),
+            dict(id=2, video_id=other, category_id=ids['dog'], iscrowd=0,
+                 segmentations=[rle, None], areas=[4, None],
+                 bboxes=[[1, 1, 2, 2], None])])
+    path = tmp_path / 'valid.json'
+    path.write_text(json.dumps(gt))
+    return str(path), rle, other
+
+
+def test_category_order_does_not_permute_the_classes(tmp_path):
+    """The model's label 0 is 'cat'; a json listing 'dog' first (lower id)
+    still scores the cat prediction against the cats."""
+    for dog_first in (False, True):
+        out = tmp_path / str(dog_first)
+        out.mkdir()
+        ann, rle, other = write_gt_two_classes(out, dog_first=dog_first)
+        metric = YouTubeVISVideoMetric(ann_file=ann, output_dir=str(out),
+                                       classes=('cat', 'dog'))
+        preds = [dict(video_id=1, results=[dict(
+                     video_id=1, label=0, score=0.9,
+                     segmentations=[rle, rle])]),
+                 dict(video_id=other, results=[dict(
+                     video_id=other, label=1, score=0.8,
+                     segmentations=[rle, None])])]
+        stats = metric.compute_metrics(preds)
+        assert stats['AP'] == pytest.approx(1.0), dog_first
+        with open(out / 'results.json') as f:
+            written = json.load(f)
+        cat_id = 9 if dog_first else 3
+        assert written[0]['category_id'] == cat_id
+
+
+def test_model_classes_absent_from_the_data_are_dropped(tmp_path):
+    ann, rle, other = write_gt_two_classes(tmp_path)
+    metric = YouTubeVISVideoMetric(ann_file=ann, output_dir=str(tmp_path),
+                                   classes=('zebra', 'cat', 'dog'))
+    preds = [dict(video_id=1, results=[
+        dict(video_id=1, label=0, score=0.95, segmentations=[rle, rle]),
+        dict(video_id=1, label=1, score=0.9, segmentations=[rle, rle])])]
+    metric.compute_metrics(preds)
+    with open(tmp_path / 'results.json') as f:
+        written = json.load(f)
+    assert [r['category_id'] for r in written] == [3]  # the cat only
+
+
+@pytest.mark.parametrize('video_id', ['a1b2c3', 17])
+def test_video_ids_of_any_json_type_round_trip(tmp_path, video_id):
+    ann, rle, other = write_gt_two_classes(tmp_path, video_id=video_id)
+    metric = YouTubeVISVideoMetric(ann_file=ann, output_dir=str(tmp_path),
+                                   classes=('cat', 'dog'))
+    samples = [video_samples(video_id, 2, [[(4, 0, 0.9, True)]] * 2),
+               video_samples(other, 2, [[(5, 1, 0.8, True)], []])]
+    for sample in samples:
+        metric.process({}, [dict(video_data_samples=sample)])
+    stats = metric.evaluate()
+    assert stats['youtube_vis/AP'] == pytest.approx(1.0)
+    with open(tmp_path / 'results.json') as f:
+        written = json.load(f)
+    assert [r['video_id'] for r in written] == [video_id, other]
+    assert type(written[0]['video_id']) is type(video_id)
+
+
+def video_samples(video_id, length, frames, first_frame=0):
+    """DetDataSamples of frames ``first_frame..`` of a video; ``frames``
+    holds per frame a list of ``(track id, label, score, mask on)``."""
+    import torch
+    from mmengine.structures import InstanceData
+    from mmdet.structures import DetDataSample
+    m = np.zeros((4, 4), bool)
+    m[1:3, 1:3] = True
+    samples = []
+    for offset, instances in enumerate(frames):
+        sample = DetDataSample(metainfo=dict(
+            video_id=video_id, frame_id=first_frame + offset,
+            ori_video_length=length))
+        pred = InstanceData()
+        pred.instances_id = torch.tensor([i[0] for i in instances],
+                                         dtype=torch.long)
+        pred.labels = torch.tensor([i[1] for i in instances],
+                                   dtype=torch.long)
+        pred.scores = torch.tensor([i[2] for i in instances])
+        pred.masks = torch.from_numpy(
+            np.stack([m if i[3] else ~m for i in instances])
+            if instances else np.zeros((0, 4, 4), bool))
+        sample.pred_track_instances = pred
+        samples.append(sample)
+    return samples
+
+
+def test_streamed_frames_give_the_results_of_whole_videos(tmp_path):
+    ann, rle, other = write_gt_two_classes(tmp_path)
+    frames = [[(0, 0, 0.9, True), (1, 1, 0.4, False)], [(0, 0, 0.7, True)]]
+    whole = YouTubeVISVideoMetric(ann_file=ann, output_dir=str(tmp_path),
+                                  classes=('cat', 'dog'))
+    whole.process({}, [dict(video_data_samples=video_samples(1, 2, frames))])
+    streamed = YouTubeVISVideoMetric(ann_file=ann, output_dir=str(tmp_path),
+                                     classes=('cat', 'dog'))
+    for t, frame in enumerate(frames):
+        # one frame per sample, as TrackImgSampler gives them
+        streamed.process({}, [dict(video_data_samples=video_samples(
+            1, 2, [frame], first_frame=t))])
+        assert len(streamed.results) == t  # closed with its last frame
+    assert streamed.results == whole.results
+    assert [r['score'] for r in streamed.results[0]['results']] == \
+        pytest.approx([0.8, 0.4])
+
+
+def test_a_video_cut_short_is_an_error_naming_it(tmp_path):
+    ann, _, _ = write_gt_two_classes(tmp_path)
+    metric = YouTubeVISVideoMetric(ann_file=ann, output_dir=str(tmp_path),
+                                   classes=('cat', 'dog'))
+    metric.process({}, [dict(video_data_samples=video_samples(
+        1, 2, [[(0, 0, 0.9, True)]]))])
+    with pytest.raises(ValueError, match=r'\{1: 1\}'):
+        metric.evaluate()
+
+
+def test_results_are_written_before_a_metric_fails(tmp_path, monkeypatch):
+    from vis.evaluation import ytvis_metric
+    ann, rle, _ = write_gt_two_classes(tmp_path)
+    metric = YouTubeVISVideoMetric(ann_file=ann, output_dir=str(tmp_path),
+                                   classes=('cat', 'dog'))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError('metric crashed')
+
+    monkeypatch.setattr(ytvis_metric, 'evaluate_results', broken)
+    pred = dict(video_id=1, label=0, score=0.9, segmentations=[rle, rle])
+    with pytest.raises(RuntimeError, match='metric crashed'):
+        metric.compute_metrics([dict(video_id=1, results=[pred])])
+    with open(tmp_path / 'results.json') as f:
+        assert json.load(f)[0]['score'] == 0.9
+
+
+def test_no_output_dir_for_a_split_without_annotations(tmp_path,
+                                                       monkeypatch):
+    ann, _ = write_gt(tmp_path, with_annotations=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match='output_dir'):
+        YouTubeVISVideoMetric(ann_file=ann)

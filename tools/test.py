@@ -1,10 +1,18 @@
 """Test a video instance segmentation model: YouTube-VIS AP or a submission.
 
     python tools/test.py CONFIG CHECKPOINT [--data-root DIR] [--format-only]
+        [--metrics ap hota] [--track-score-thr 0.5] [--class-map FILE]
 
-With annotations in the split, prints AP, AP50, AP75, AR1 and AR10 and writes
-them to WORK_DIR/metrics.json; always writes WORK_DIR/results.json and
-WORK_DIR/results.zip (the file the YouTube-VIS evaluation server takes).
+Always writes WORK_DIR/results.json and WORK_DIR/results.zip (the file the
+YouTube-VIS evaluation server takes), before any metric is computed. With
+annotations in the split, prints the metrics (AP, AP50, AP75, AR1, AR10;
+HOTA, DetA, AssA, IDF1, MOTA with ``--metrics ap hota``) and writes them to
+WORK_DIR/metrics.json.
+
+The model's classes are the names stored in the checkpoint (else the
+config's); the split's categories are matched to them by name, before any
+inference: a category the model lacks is an error naming both lists, and
+model classes the data lacks are left out of the results.
 """
 import argparse
 import json
@@ -16,13 +24,19 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 from mmengine.config import Config  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
-                              apply_data_root, close_distributed, run_tool,
-                              load_tool_config)
-from vis.evaluation import STAT_NAMES, format_stats_table  # noqa: E402
+                              apply_data_root, apply_model_classes,
+                              close_distributed, config_classes,
+                              load_tool_config, read_checkpoint_classes,
+                              resolve_model_classes, run_tool)
+from vis.datasets.classes import ClassMismatchError  # noqa: E402
+from vis.engine import write_text_atomic  # noqa: E402
+from vis.evaluation import check_metric_names  # noqa: E402
+from vis.evaluation import format_metrics_table  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -38,6 +52,17 @@ def parse_args(argv=None):
                         'work_dirs/<config name>)')
     parser.add_argument('--format-only', action='store_true',
                         help='only write results.json and results.zip')
+    parser.add_argument('--metrics', nargs='+', default=['ap'],
+                        metavar='NAME', help='metrics to compute: ap '
+                        '(video AP/AR), hota (HOTA, DetA, AssA, IDF1, MOTA); '
+                        'default: ap')
+    parser.add_argument('--track-score-thr', type=float, default=0.5,
+                        help='score threshold of the tracking metrics '
+                        '(default 0.5)')
+    parser.add_argument('--class-map', metavar='FILE',
+                        help='json {"data class": "model class" or null} '
+                        'renaming the split\'s categories to the model\'s '
+                        '(see configs/class_maps/)')
     parser.add_argument('--show-videos', type=int, metavar='N',
                         help='draw the predictions of the first N videos '
                         '(PNG frames + MP4) into --show-dir')
@@ -49,12 +74,25 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     cfg = load_tool_config(args)
+    metrics = check_metric_names(args.metrics)
+    configured = config_classes(cfg)  # before --data-root replaces the data
     if args.data_root:
         apply_data_root(cfg, args.data_root, train=False,
                         test_split=args.split)
+    # the model's classes, matched to the data's before any inference
+    trained, weights_count = read_checkpoint_classes(args.checkpoint)
+    classes, source = resolve_model_classes(
+        trained, weights_count, configured, checkpoint=args.checkpoint,
+        config_name=args.config)
+    print_log(f'model classes ({len(classes)}, from {source}): '
+              f'{", ".join(classes)}', 'current')
+    apply_model_classes(cfg, classes, class_map=args.class_map,
+                        evaluators=('test', ))
     cfg.load_from = args.checkpoint
     cfg.resume = False
     cfg.test_evaluator['output_dir'] = cfg.work_dir
+    cfg.test_evaluator['metric'] = list(metrics)
+    cfg.test_evaluator['track_score_thr'] = args.track_score_thr
     if args.format_only:
         cfg.test_evaluator['format_only'] = True
     if args.show_videos or args.show_dir:
@@ -67,16 +105,18 @@ def build_config(args) -> Config:
 
 
 def main(argv=None):
-    cfg = build_config(parse_args(argv))
+    args = parse_args(argv)
+    try:
+        cfg = build_config(args)
+    except (ClassMismatchError, FileNotFoundError, ValueError) as err:
+        raise SystemExit(f'error: {err}') from None
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     stats = {k.split('/')[-1]: v for k, v in (metrics or {}).items()}
     if runner.rank == 0 and stats:
         path = osp.join(cfg.work_dir, 'metrics.json')
-        with open(path, 'w') as f:
-            json.dump({k: stats[k] for k in STAT_NAMES if k in stats}, f,
-                      indent=2)
-        print(format_stats_table(stats))
+        write_text_atomic(path, json.dumps(stats, indent=2) + '\n')
+        print(format_metrics_table(stats))
         print(f'metrics written to {path}')
     close_distributed()
     return stats

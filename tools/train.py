@@ -1,6 +1,11 @@
 """Train a video instance segmentation model.
 
     python tools/train.py CONFIG [--data-root DIR] [--work-dir DIR] [--resume]
+        [--class-map FILE] [--tensorboard] [--amp]
+
+``--tensorboard`` (or ``tensorboard = True`` in the config) adds mmengine's
+TensorboardVisBackend beside the local json log; ``tools/plot_logs.py
+WORK_DIR`` draws the loss curves from the json log alone.
 """
 import argparse
 import os.path as osp
@@ -16,8 +21,10 @@ from mmengine.runner import Runner  # noqa: E402
 
 import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
-                              apply_data_root, close_distributed, run_tool,
-                              load_tool_config)
+                              apply_data_root, apply_training_classes,
+                              close_distributed, enable_tensorboard,
+                              load_tool_config, run_tool)
+from vis.datasets.classes import ClassMismatchError  # noqa: E402
 from vis.engine import NonFiniteLossError  # noqa: E402
 
 
@@ -37,6 +44,13 @@ def parse_args(argv=None):
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by total batch size / '
                         'auto_scale_lr.base_batch_size')
+    parser.add_argument('--class-map', metavar='FILE',
+                        help='json {"valid class": "train class" or null} '
+                        'renaming the validation split\'s categories to the '
+                        'training classes (see configs/class_maps/)')
+    parser.add_argument('--tensorboard', action='store_true',
+                        help='also log to TensorBoard (WORK_DIR/<timestamp>/'
+                        'vis_data; view with tensorboard --logdir WORK_DIR)')
     add_common_arguments(parser)
     return parser.parse_args(argv)
 
@@ -45,6 +59,14 @@ def build_config(args) -> Config:
     cfg = load_tool_config(args)
     if args.data_root:
         apply_data_root(cfg, args.data_root, train=True, test_split='valid')
+    # the model's classes are the training data's; the validation data is
+    # matched to them by name now, not after hours of training
+    apply_training_classes(cfg, class_map=args.class_map)
+    if cfg.get('val_evaluator') and not cfg.val_evaluator.get('output_dir'):
+        # results.json of the last validation, never in the current folder
+        cfg.val_evaluator['output_dir'] = osp.join(cfg.work_dir, 'val')
+    if args.tensorboard or cfg.get('tensorboard'):
+        enable_tensorboard(cfg)
     if args.amp:
         if not torch.cuda.is_available():
             raise SystemExit('--amp needs a CUDA GPU; none is available')
@@ -78,7 +100,11 @@ def train(runner: Runner) -> None:
 
 
 def main(argv=None):
-    cfg = build_config(parse_args(argv))
+    args = parse_args(argv)
+    try:
+        cfg = build_config(args)
+    except (ClassMismatchError, FileNotFoundError, ValueError) as err:
+        raise SystemExit(f'error: {err}') from None
     train(Runner.from_cfg(cfg))
 
 

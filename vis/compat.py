@@ -47,10 +47,20 @@ class UntrustedCheckpointError(RuntimeError):
 
 
 def _numpy_safe_globals() -> list:
-    """numpy types that appear in pickled arrays and scalars."""
+    """numpy types that appear in pickled arrays and scalars.
+
+    A pickle names each by its module path: numpy 2 writes
+    ``numpy._core.multiarray._reconstruct``, numpy 1 wrote
+    ``numpy.core.multiarray._reconstruct`` (and ``...scalar``). Both names
+    are allowed, bound to the same function of the installed numpy, so a
+    checkpoint saved under either numpy loads weights-only.
+    """
     core = getattr(np, '_core', None) or np.core
     found = [np.ndarray, np.dtype, core.multiarray._reconstruct,
              core.multiarray.scalar]
+    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        for name in ('_reconstruct', 'scalar'):
+            found.append((getattr(core.multiarray, name), f'{module}.{name}'))
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:  # numpy >= 1.25 pickles dtypes by their class
         found += [getattr(dtypes, name) for name in dir(dtypes)

@@ -9,13 +9,14 @@ import os
 import os.path as osp
 import subprocess
 import sys
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import print_log
 
 from .compat import set_checkpoint_trust
+from .datasets.classes import ClassMismatchError, match_classes
 from .datasets.layout import find_split
 
 
@@ -209,6 +210,25 @@ def classes_for(cfg: Config, dataset_cfg: ConfigDict) -> Sequence[str]:
     return category_names(ann_file)
 
 
+def enable_tensorboard(cfg: Config) -> None:
+    """Log to TensorBoard too: add mmengine's ``TensorboardVisBackend`` to
+    the visualizer (it writes event files next to the json log, under
+    ``WORK_DIR/<timestamp>/vis_data``). Idempotent."""
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        raise ValueError('TensorBoard logging needs the tensorboard package '
+                         '(pip install tensorboard; pinned in '
+                         'requirements.txt)') from None
+    visualizer = cfg.get('visualizer')
+    if visualizer is None:
+        raise ValueError('the config has no visualizer to add TensorBoard to')
+    backends = list(visualizer.get('vis_backends') or [])
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    visualizer['vis_backends'] = backends
+
+
 def apply_data_root(cfg: Config, data_root: str, train: bool = True,
                     test_split: Optional[str] = 'valid') -> Optional[dict]:
     """Point train/val/test at a YouTube-VIS-layout directory.
@@ -243,6 +263,8 @@ def apply_data_root(cfg: Config, data_root: str, train: bool = True,
                       'without validation', 'current', level=30)
             cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
         if test_info is not None:
+            print_log(f'{test_split}: {test_info["ann_file"]} '
+                      f'({test_info["version"]} layout)', 'current')
             for key in ('val', 'test'):
                 loader = cfg.get(f'{key}_dataloader')
                 if loader:
@@ -257,3 +279,144 @@ def apply_data_root(cfg: Config, data_root: str, train: bool = True,
     set_num_classes(cfg, len(classes))
     print_log(f'{len(classes)} classes: {", ".join(classes)}', 'current')
     return test_info
+
+
+# --------------------------------------------------------------------------
+# Classes: one rule for train, test, demo and predictor
+# (vis.datasets.classes): a new model takes its classes from its training
+# data; a trained model's classes are the names in its checkpoint, else its
+# config's; data categories are matched to them by name.
+# --------------------------------------------------------------------------
+
+#: state-dict key (suffix) whose rows are the box head's classes + background
+BBOX_CLS_KEY = 'roi_head.bbox_head.fc_cls.weight'
+
+
+def checkpoint_classes(meta: Optional[dict]) -> Optional[Tuple[str, ...]]:
+    """Class names a checkpoint's ``meta`` stores: mmengine's
+    ``dataset_meta.classes``, else mmdet 2.x's ``CLASSES``; None if neither.
+    """
+    meta = meta if isinstance(meta, dict) else {}
+    classes = (meta.get('dataset_meta') or {}).get('classes') or \
+        meta.get('CLASSES')
+    return tuple(classes) if classes else None
+
+
+def weights_num_classes(state_dict: dict) -> Optional[int]:
+    """The class count of a MaskTrack R-CNN / Mask R-CNN state dict's box
+    classifier (its rows minus background); None if it has none."""
+    for key, value in state_dict.items():
+        if key.endswith(BBOX_CLS_KEY) and hasattr(value, 'shape'):
+            return int(value.shape[0]) - 1
+    return None
+
+
+def read_checkpoint_classes(checkpoint: str
+                            ) -> Tuple[Optional[Tuple[str, ...]],
+                                       Optional[int]]:
+    """``(class names stored in the checkpoint or None, class count of its
+    box classifier or None)`` of a checkpoint path or URL (loaded
+    weights-only, see :mod:`vis.compat`)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
+                                            logger='silent')
+    if not isinstance(ckpt, dict):
+        raise ValueError(f'{checkpoint} is not a checkpoint (a dict of '
+                         'weights)')
+    state = ckpt.get('state_dict', ckpt)
+    return checkpoint_classes(ckpt.get('meta')), weights_num_classes(state)
+
+
+def config_classes(cfg: Config) -> Optional[Tuple[str, ...]]:
+    """Classes a config names for its model: its test dataset's
+    ``metainfo.classes``, else the categories of its test json when that
+    file exists; None otherwise."""
+    try:
+        dataset = cfg.test_dataloader.dataset
+    except (AttributeError, KeyError):
+        return None
+    try:
+        return tuple(classes_for(cfg, dataset))
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def resolve_model_classes(trained: Optional[Sequence[str]],
+                          weights_count: Optional[int],
+                          configured: Optional[Sequence[str]],
+                          checkpoint: str, config_name: str
+                          ) -> Tuple[Tuple[str, ...], str]:
+    """A trained model's class names and where they come from.
+
+    Args:
+        trained: names stored in the checkpoint (:func:`checkpoint_classes`).
+        weights_count: the checkpoint's box classifier class count
+            (:func:`weights_num_classes`).
+        configured: names the config gives (:func:`config_classes`).
+        checkpoint, config_name: for messages.
+
+    Returns:
+        tuple: ``(class names, source)``.
+
+    Raises:
+        ClassMismatchError: no names anywhere, or names whose count is not
+            the checkpoint's class count.
+    """
+    if trained:
+        classes, source = tuple(trained), f'checkpoint {checkpoint}'
+    elif configured:
+        classes, source = tuple(configured), f'config {config_name}'
+    else:
+        raise ClassMismatchError(
+            f'no class names for the model: checkpoint {checkpoint} stores '
+            'none (meta.dataset_meta.classes) and config '
+            f'{config_name} names none (a test dataset with '
+            'metainfo=dict(classes=...) or an existing ann_file); give the '
+            'config its classes')
+    if weights_count is not None and weights_count != len(classes):
+        raise ClassMismatchError(
+            f'checkpoint {checkpoint} has {weights_count} classes in its '
+            f'box head, but {source} names {len(classes)}: {list(classes)}')
+    return classes, source
+
+
+def apply_model_classes(cfg: Config, model_classes: Sequence[str],
+                        class_map: Optional[str] = None,
+                        evaluators: Sequence[str] = ('test', )) -> None:
+    """Give a config a trained model's classes and match its evaluation
+    data to them by name, before anything heavy runs.
+
+    Sets the heads' class count, the evaluators' ``classes`` and
+    ``class_map`` and the visualization hook's class names, and checks each
+    evaluator's json: a data class the model lacks raises
+    :class:`ClassMismatchError` naming both lists.
+    """
+    model_classes = tuple(model_classes)
+    set_num_classes(cfg, len(model_classes))
+    for key in evaluators:
+        evaluator = cfg.get(f'{key}_evaluator')
+        if not evaluator:
+            continue
+        ann_file = evaluator['ann_file']
+        if osp.isfile(ann_file):
+            match = match_classes(category_names(ann_file), model_classes,
+                                  class_map, data_source=ann_file,
+                                  model_source='the model')
+            print_log(f'{key}: {match.summary()}', 'current')
+        evaluator['classes'] = list(model_classes)
+        if class_map:
+            evaluator['class_map'] = class_map
+    hook = (cfg.get('default_hooks') or {}).get('visualization')
+    if hook and hook.get('type') == 'VideoVisualizationHook':
+        hook['class_names'] = list(model_classes)
+
+
+def apply_training_classes(cfg: Config,
+                           class_map: Optional[str] = None) -> Tuple[str, ...]:
+    """A new model's classes are its training data's categories (or the
+    classes its train dataset config names); the validation data is matched
+    to them by name (:func:`apply_model_classes`). Returns the classes."""
+    classes = tuple(classes_for(cfg, cfg.train_dataloader.dataset))
+    apply_model_classes(cfg, classes, class_map=class_map,
+                        evaluators=('val', ))
+    return classes

@@ -4,7 +4,7 @@ import os
 import os.path as osp
 import zipfile
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dist import (broadcast_object_list, gather_object,
@@ -14,8 +14,10 @@ from mmengine.logging import print_log
 from mmdet.evaluation.metrics import BaseVideoMetric
 from mmdet.registry import METRICS
 
+from ..datasets.classes import ClassMatch, match_classes
+from ..datasets.layout import json_has_annotations
 from ..structures import mask_rles
-from .ytvis_eval import STAT_NAMES, evaluate_ytvis, format_stats_table
+from .metrics import check_metric_names, evaluate_results, format_metrics_table
 
 
 def frame_rles(pred) -> List[dict]:
@@ -24,12 +26,12 @@ def frame_rles(pred) -> List[dict]:
     return mask_rles(pred.masks)
 
 
-def tracks_to_video_results(video_id: int, num_frames: int,
+def tracks_to_video_results(video_id, num_frames: int,
                             frames: Sequence[dict]) -> List[dict]:
     """Turn per-frame tracked instances into YouTube-VIS video results.
 
     Args:
-        video_id (int): the video's id in the json.
+        video_id: the video's id in the json (int or str, kept as is).
         num_frames (int): the video's length.
         frames: per frame ``{'frame_id', 'ids' (N,), 'labels' (N,),
             'scores' (N,), 'rles' (N RLE dicts)}``.
@@ -63,22 +65,49 @@ def tracks_to_video_results(video_id: int, num_frames: int,
 class YouTubeVISVideoMetric(BaseVideoMetric):
     """YouTube-VIS video AP, or ``results.json`` + ``results.zip``.
 
-    The test loader must yield whole videos (``DefaultSampler`` over a
-    ``YouTubeVISJsonDataset`` in test mode), so that each rank tracks whole
-    videos and the results gathered from all ranks are whole videos too.
+    Takes either whole videos per test sample (``DefaultSampler``) or, to
+    stream long videos, one frame per sample in frame order
+    (``TrackImgSampler``, which keeps each video on one process): a frame's
+    masks are kept as compressed RLE only and the video's tracks are built
+    when its last frame arrives, so memory does not grow with the frames'
+    pixels.
+
+    Predicted labels are matched to the json's categories **by name**
+    (:func:`vis.datasets.classes.match_classes`): ``classes`` are the
+    model's class names (default: the dataset's, i.e. the model was trained
+    on these categories in this order), ``class_map`` renames data
+    categories. Predictions of model classes the data lacks are dropped (and
+    listed in the log); a data category the model lacks is an error.
+
+    ``results.json`` (and the zip) are written before any metric is
+    computed, so a failing metric never loses a run.
 
     Args:
         ann_file (str): the split's YouTube-VIS json (for its categories, and
             its annotations if it has any).
         output_dir (str, optional): where ``results.json`` and
-            ``results.zip`` (the file the evaluation server takes) go.
+            ``results.zip`` (the file the evaluation server takes) go; the
+            tools set it to their work dir. Without it nothing is written,
+            and a split without annotations (or ``format_only``) is an
+            error, raised when the metric is built.
         format_only (bool): only write the results, even with annotations.
         score_thr (float): drop per-frame instances below this score.
+        classes (sequence[str], optional): the model's class names in label
+            order.
+        class_map (str | dict, optional): a class map json path or dict
+            ``{"data name": "model name" or None}``.
+        metric (sequence[str]): what to compute (see
+            :data:`vis.evaluation.METRICS`), default ``('ap',)``.
+        track_score_thr (float): score threshold of the tracking metrics.
     """
     default_prefix = 'youtube_vis'
 
     def __init__(self, ann_file: str, output_dir: Optional[str] = None,
                  format_only: bool = False, score_thr: float = 0.0,
+                 classes: Optional[Sequence[str]] = None,
+                 class_map: Union[None, str, dict] = None,
+                 metric: Sequence[str] = ('ap', ),
+                 track_score_thr: float = 0.5,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -86,30 +115,54 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
         self.output_dir = output_dir
         self.format_only = format_only
         self.score_thr = score_thr
+        self.classes = tuple(classes) if classes else None
+        self.class_map = class_map
+        # named ``metric`` like mmdet's CocoMetric: a ``metrics`` key would
+        # make mmengine build the config as an Evaluator
+        self.metrics = check_metric_names(metric)
+        self.track_score_thr = track_score_thr
+        if output_dir is None and (format_only or (
+                osp.isfile(ann_file) and not json_has_annotations(ann_file))):
+            raise ValueError(
+                f'{ann_file}: without annotations (or with format_only) the '
+                'metric only writes results.json, and needs output_dir to '
+                'know where (the tools set it to their work dir)')
+        # streamed videos: video id -> frames received so far
+        self._open_videos: Dict[object, List[dict]] = {}
+
+    def _frame_record(self, sample) -> dict:
+        """The compact record kept of one frame: ids, labels, scores and
+        compressed RLEs of its instances scoring at least ``score_thr``."""
+        pred = sample.pred_track_instances
+        pred = pred[pred.scores >= self.score_thr]
+        return dict(frame_id=int(sample.frame_id),
+                    ids=pred.instances_id.cpu().numpy(),
+                    labels=pred.labels.cpu().numpy(),
+                    scores=pred.scores.cpu().numpy(),
+                    rles=frame_rles(pred))
+
+    def _close_video(self, video_id, num_frames: int,
+                     frames: Sequence[dict]) -> None:
+        self.results.append(dict(
+            video_id=video_id,
+            results=tracks_to_video_results(video_id, num_frames, frames)))
 
     def process_video(self, data_samples) -> None:
+        """One whole video's frames, tracked."""
         first = data_samples[0]
-        frames = []
-        for sample in data_samples:
-            pred = sample.pred_track_instances
-            pred = pred[pred.scores >= self.score_thr]
-            frames.append(dict(
-                frame_id=int(sample.frame_id),
-                ids=pred.instances_id.cpu().numpy(),
-                labels=pred.labels.cpu().numpy(),
-                scores=pred.scores.cpu().numpy(),
-                rles=frame_rles(pred)))
-        num_frames = int(first.ori_video_length)
-        self.results.append(dict(
-            video_id=int(first.video_id),
-            results=tracks_to_video_results(int(first.video_id), num_frames,
-                                            frames)))
+        frames = [self._frame_record(sample) for sample in data_samples]
+        self._close_video(first.video_id, int(first.ori_video_length),
+                          frames)
 
     def process_image(self, data_samples, ori_video_len: int) -> None:
-        raise ValueError(
-            'YouTubeVISVideoMetric needs whole videos per test sample, got '
-            f'{len(data_samples)} of {ori_video_len} frames: use a '
-            'DefaultSampler (not TrackImgSampler) in the test dataloader')
+        """Frames of a video streamed one sample at a time (in order); the
+        video is closed when all ``ori_video_len`` frames have come."""
+        for sample in data_samples:
+            frames = self._open_videos.setdefault(sample.video_id, [])
+            frames.append(self._frame_record(sample))
+            if len(frames) == ori_video_len:
+                del self._open_videos[sample.video_id]
+                self._close_video(sample.video_id, ori_video_len, frames)
 
     def evaluate(self, size: int = 1) -> dict:
         """Gather the videos of all processes on the main one, compute the
@@ -120,14 +173,23 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
         here they travel through the process group. A video that a sampler
         padded onto two processes (``round_up=True``) counts once.
         """
+        if self._open_videos:
+            partial = {vid: len(frames)
+                       for vid, frames in self._open_videos.items()}
+            self._open_videos.clear()
+            raise ValueError(
+                f'{self.ann_file}: videos ended before their last frame '
+                f'(video id: frames received) {partial}; the test loader '
+                'must give every frame of a video, in order, to one process')
         parts = gather_object(self.results)  # on the main process
         metrics = [None]
         if is_main_process():
             seen, videos = set(), []
             for part in parts:
                 for video in part:
-                    if video['video_id'] not in seen:
-                        seen.add(video['video_id'])
+                    key = _video_key(video['video_id'])
+                    if key not in seen:
+                        seen.add(key)
                         videos.append(video)
             metrics = [self.compute_metrics(videos)]
             if self.prefix:
@@ -137,41 +199,55 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
         self.results.clear()
         return metrics[0]
 
+    def class_match(self, gt: dict) -> ClassMatch:
+        """Match the json's categories to the model's classes by name."""
+        categories = sorted(gt['categories'], key=lambda c: c['id'])
+        classes = self.classes or self.dataset_meta['classes']
+        return match_classes([c['name'] for c in categories], classes,
+                             self.class_map, data_source=self.ann_file,
+                             model_source='the model')
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         with open(self.ann_file) as f:
             gt = json.load(f)
-        name_to_id = {c['name']: c['id'] for c in gt['categories']}
-        classes = self.dataset_meta['classes']
-        missing = [c for c in classes if c not in name_to_id]
-        if missing:
-            raise ValueError(f'{self.ann_file}: model classes {missing} are '
-                             'not among its categories')
-        label_to_cat = [name_to_id[c] for c in classes]
-        predictions = []
-        for video in sorted(results, key=lambda r: r['video_id']):
+        categories = sorted(gt['categories'], key=lambda c: c['id'])
+        match = self.class_match(gt)
+        if not match.is_identity:
+            print_log(match.summary(), 'current')
+        label_to_cat = {label: categories[index]['id']
+                        for label, index in match.model_to_data.items()}
+        predictions, dropped = [], 0
+        for video in results:
             for r in video['results']:
+                if r['label'] not in label_to_cat:
+                    dropped += 1
+                    continue
                 predictions.append(dict(
                     video_id=r['video_id'], score=r['score'],
                     category_id=label_to_cat[r['label']],
                     segmentations=r['segmentations']))
-        if self.output_dir or self.format_only or not gt.get('annotations'):
+        if dropped:
+            print_log(f'{dropped} predicted tracks of model classes absent '
+                      f'from {self.ann_file} dropped', 'current')
+        if self.output_dir:
             self._write_submission(predictions)
         if self.format_only or not gt.get('annotations'):
             print_log(f'{self.ann_file} has no annotations (or format_only): '
-                      'results written, no AP computed', 'current')
+                      'results written, no metric computed', 'current')
             return {}
-        # evaluate only the categories the model predicts
-        cat_ids = set(label_to_cat)
+        # evaluate only the categories matched to a model class
+        cat_ids = set(label_to_cat.values())
         gt = dict(gt, categories=[c for c in gt['categories']
                                   if c['id'] in cat_ids],
                   annotations=[a for a in gt['annotations']
                                if a['category_id'] in cat_ids])
-        stats = evaluate_ytvis(gt, predictions)
-        print_log('\n' + format_stats_table(stats), 'current')
-        return {name: stats[name] for name in STAT_NAMES}
+        values = evaluate_results(gt, predictions, metrics=self.metrics,
+                                  track_score_thr=self.track_score_thr)
+        print_log('\n' + format_metrics_table(values), 'current')
+        return values
 
     def _write_submission(self, predictions: List[dict]) -> None:
-        out_dir = self.output_dir or '.'
+        out_dir = self.output_dir
         os.makedirs(out_dir, exist_ok=True)
         json_path = osp.join(out_dir, 'results.json')
         tmp = json_path + '.tmp'
@@ -186,3 +262,7 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
         print_log(f'wrote {len(predictions)} video instances to {json_path} '
                   f'and {zip_path} (the evaluation server format)', 'current')
 
+
+def _video_key(video_id):
+    """A video id as a set key that keeps 1 and '1' apart."""
+    return (type(video_id).__name__, video_id)

@@ -45,11 +45,15 @@ train_dataloader = dict(
         data_prefix=dict(img_path=train_img),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=1,  # one whole video per sample
+    # one frame per sample, every video's frames in order on one process
+    # (TrackImgSampler in test mode): frames are decoded, tracked, encoded
+    # as RLE and dropped one at a time, so memory does not grow with the
+    # video's length
+    batch_size=1,
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    sampler=dict(type='TrackImgSampler'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
