@@ -10,6 +10,22 @@ if ROOT not in sys.path:
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 
 
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked ``gpu`` where CUDA is not available (the
+    ``gpu`` marker is registered in pytest.ini)."""
+    gpu_items = [item for item in items
+                 if item.get_closest_marker('gpu') is not None]
+    if not gpu_items:
+        return
+    import torch
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason='needs CUDA (torch.cuda.is_available() '
+                            'is False)')
+    for item in gpu_items:
+        item.add_marker(skip)
+
+
 @pytest.fixture(scope='session')
 def tiny_ytvis(tmp_path_factory):
     """A tiny generated data root in the 2019 layout (train + annotated

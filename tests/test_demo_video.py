@@ -11,8 +11,9 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 
-from vis.visualization.export import (instance_id_map, read_id_png,
-                                      visible_masks)
+from vis.visualization.export import (MAX_RGB_ID, IdPngWriter,
+                                      instance_id_map, read_id_png,
+                                      visible_masks, write_id_png)
 from vis.visualization.video_io import FrameSource, Mp4Writer
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -61,8 +62,11 @@ def test_demo_writes_overlay_id_masks_and_json_that_agree(
         [f'{i:06d}.png' for i in range(5)]
     num_instances = 0
     for frame in pred['frames']:
-        id_map = read_id_png(str(out / 'masks' / f'{frame["index"]:06d}.png'))
-        assert id_map.dtype == np.uint16 and id_map.shape == (64, 96)
+        path = str(out / 'masks' / f'{frame["index"]:06d}.png')
+        raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        assert raw.dtype == np.uint16 and raw.shape == (64, 96)  # 16-bit
+        id_map = read_id_png(path)
+        assert id_map.dtype == np.int64 and id_map.shape == (64, 96)
         ids = [inst['id'] for inst in frame['instances']]
         assert len(ids) == len(set(ids))
         assert set(np.unique(id_map)) - {0} == set(ids)
@@ -80,6 +84,8 @@ def test_demo_writes_overlay_id_masks_and_json_that_agree(
                 (xs.min(), ys.min(), xs.max(), ys.max())
             assert inst['category'] == pred['classes'][inst['category_id'] - 1]
     assert num_instances > 0, 'no instances: the test would be vacuous'
+    assert pred['id_png']['format'] == 'gray16'
+    assert pred['id_png']['first_rgb_index'] is None
     overlay = FrameSource(str(out / 'overlay.mp4'))
     shapes = [image.shape for _, _, image in overlay]
     assert shapes == [(64, 96, 3)] * 5
@@ -157,5 +163,140 @@ def test_id_map_gives_overlaps_to_the_higher_score():
     np.testing.assert_array_equal(visible[1], masks[1])
     assert not visible[2].any()
     assert visible[0].sum() == 16 - 4
-    with pytest.raises(ValueError, match='16-bit'):
-        instance_id_map(masks[:1], [70000], [1.0])
+    for bad in (0, MAX_RGB_ID + 1):
+        with pytest.raises(ValueError, match='24-bit RGB'):
+            instance_id_map(masks[:1], [bad], [1.0])
+
+
+def id_pattern(*ids, shape=(4, 5)):
+    """(H, W) int64: ``ids`` in a row-major run, then background."""
+    id_map = np.zeros(shape[0] * shape[1], np.int64)
+    id_map[:len(ids)] = ids
+    return id_map.reshape(shape)  # (H, W)
+
+
+def test_ids_up_to_65535_round_trip_through_a_16_bit_png(tmp_path):
+    id_map = id_pattern(1, 255, 256, 40000, 65535)
+    path = str(tmp_path / 'grey.png')
+    write_id_png(path, id_map)
+    raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    assert raw.dtype == np.uint16 and raw.shape == (4, 5)
+    np.testing.assert_array_equal(raw, id_map)
+    got = read_id_png(path)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, id_map)
+    with pytest.raises(ValueError, match='grey2.png: IDs 0..70000 do not '
+                       'fit a 16-bit PNG'):
+        write_id_png(str(tmp_path / 'grey2.png'), id_pattern(70000))
+
+
+def test_ids_past_65535_round_trip_through_an_rgb_png(tmp_path):
+    id_map = id_pattern(70000, 3, 65536, MAX_RGB_ID)
+    path = str(tmp_path / 'rgb.png')
+    write_id_png(path, id_map, rgb=True)
+    raw = cv2.imread(path, cv2.IMREAD_UNCHANGED)  # (H, W, 3) B, G, R
+    assert raw.dtype == np.uint8 and raw.shape == (4, 5, 3)
+    # COCO panoptic: id = R + 256 G + 65536 B; 70000 = 1 * 65536 + 17 * 256
+    # + 112
+    assert raw[0, 0, ::-1].tolist() == [112, 17, 1]  # R, G, B
+    assert raw[0, 2, ::-1].tolist() == [0, 0, 1]  # 65536
+    assert raw[0, 3].tolist() == [255, 255, 255]
+    got = read_id_png(path)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, id_map)
+
+
+def test_a_video_switches_to_rgb_once_and_stays(tmp_path):
+    writer = IdPngWriter()
+    frames = [id_pattern(10, 7), id_pattern(70000, 7), id_pattern(5)]
+    forms = []
+    for index, id_map in zip((0, 3, 6), frames):
+        path = str(tmp_path / f'{index:06d}.png')
+        forms.append(writer.write(path, id_map, index))
+        np.testing.assert_array_equal(read_id_png(path), id_map)
+    assert forms == [False, True, True]  # frame 6 fits 16 bits: still RGB
+    shapes = [cv2.imread(str(tmp_path / f'{i:06d}.png'),
+                         cv2.IMREAD_UNCHANGED).shape for i in (0, 3, 6)]
+    assert shapes == [(4, 5), (4, 5, 3), (4, 5, 3)]
+    assert writer.first_rgb_index == 3
+    assert writer.describe()['format'] == 'rgb24'
+
+
+def test_read_id_png_refuses_other_images(tmp_path):
+    path = str(tmp_path / 'rgba.png')
+    cv2.imwrite(path, np.zeros((2, 2, 4), np.uint8))
+    with pytest.raises(ValueError, match='rgba.png: not an ID PNG: 4 '
+                       'channels'):
+        read_id_png(path)
+    with pytest.raises(OSError, match='missing.png: cannot read'):
+        read_id_png(str(tmp_path / 'missing.png'))
+
+
+def test_frame_source_stride_skips_frames_and_keeps_source_indices(
+        mp4, tiny_ytvis):
+    source = FrameSource(mp4, frame_stride=2)
+    assert source.fps_known and source.fps == pytest.approx(6)
+    assert len(source) == 3 and source.num_source_frames == 5
+    assert [(i, n) for i, n, _ in source] == \
+        [(0, '000000'), (2, '000002'), (4, '000004')]
+    limited = FrameSource(mp4, frame_stride=2, max_frames=4)
+    assert [i for i, _, _ in limited] == [0, 2] and len(limited) == 2
+    folder = FrameSource(video_frames_dir(tiny_ytvis), frame_stride=3)
+    names = sorted(os.listdir(video_frames_dir(tiny_ytvis)))
+    assert not folder.fps_known
+    assert [(i, n) for i, n, _ in folder] == \
+        [(0, osp.splitext(names[0])[0]), (3, osp.splitext(names[3])[0])]
+    with pytest.raises(ValueError, match='frame_stride must be'):
+        FrameSource(mp4, frame_stride=0)
+
+
+def test_frame_stride_names_outputs_by_source_frame(
+        mp4, untrained_checkpoint, tmp_path, capsys):
+    out = tmp_path / 'stride'
+    stats = demo(mp4, CONFIG, untrained_checkpoint, '--out-dir', out,
+                 '--score-thr', '0', '--frame-stride', '2',
+                 '--retain-seconds', '1')
+    assert stats['frames'] == 3 and stats['frame_stride'] == 2
+    # 1 s of the 6 fps video, every 2nd frame: ceil(1 * 6 / 2) = 3 frames
+    assert stats['num_frames_retain'] == 3
+    assert '1.0 s (3 frames at 6 fps / 2)' in capsys.readouterr().out
+    assert sorted(os.listdir(out / 'masks')) == \
+        ['000000.png', '000002.png', '000004.png']
+    pred = read_json(out / 'predictions.json')
+    assert [f['index'] for f in pred['frames']] == [0, 2, 4]
+    assert [f['name'] for f in pred['frames']] == \
+        ['000000', '000002', '000004']
+    assert pred['frame_stride'] == 2 and pred['num_frames_retain'] == 3
+    overlay = FrameSource(str(out / 'overlay.mp4'))
+    assert len(list(overlay)) == 3 and overlay.fps == pytest.approx(3)
+
+
+def test_retain_frames_and_the_input_fps_of_a_folder(
+        tiny_ytvis, untrained_checkpoint, tmp_path, capsys):
+    folder = video_frames_dir(tiny_ytvis)
+    stats = demo(folder, CONFIG, untrained_checkpoint, '--out-dir',
+                 tmp_path / 'a', '--no-overlay', '--retain-frames', '4')
+    assert stats['num_frames_retain'] == 4 and stats['retention'] == \
+        '4 frames'
+    assert 'more than 4 frames are forgotten' in capsys.readouterr().out
+    with pytest.raises(SystemExit, match='reports none: pass --input-fps'):
+        demo(folder, CONFIG, untrained_checkpoint, '--out-dir',
+             tmp_path / 'b', '--retain-seconds', '0.5')
+    stats = demo(folder, CONFIG, untrained_checkpoint, '--out-dir',
+                 tmp_path / 'c', '--no-overlay', '--retain-seconds', '0.5',
+                 '--input-fps', '10')
+    assert stats['num_frames_retain'] == 5  # 0.5 s * 10 fps
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--retain-seconds', '2', '--retain-frames', '5'], 'not allowed with'),
+    (['--frame-stride', '0'], 'must be an integer >= 1'),
+    (['--retain-seconds', '-1'], 'must be a number > 0'),
+    (['--retain-frames', '0'], 'must be an integer >= 1'),
+])
+def test_bad_stride_and_retain_flags_are_refused(flags, message, capsys):
+    with pytest.raises(SystemExit) as err:
+        demo_video.parse_args(['in.mp4', CONFIG, 'x.pth', '--out-dir', 'o']
+                              + flags)
+    assert err.value.code == 2
+    assert message in capsys.readouterr().err

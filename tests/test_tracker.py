@@ -136,3 +136,38 @@ def test_invalid_arguments_are_rejected():
         EmbeddingMemoryTracker(match_weights=dict(colour=1.0))
     with pytest.raises(ValueError):
         EmbeddingMemoryTracker(num_frames_retain=0)
+
+
+def test_half_precision_detections_are_matched_in_float32():
+    # AMP inference gives float16 embeddings, boxes and scores: the match
+    # scores are computed in float32 (cos / 0.1 = 10 would lose digits in
+    # the softmax), and the memory keeps the dtype of the first frame
+    tracker = EmbeddingMemoryTracker()
+    half = dict(dtype=torch.float16)
+    ids = tracker.update(0, emb(A, B).half(), boxes(BOX_A, BOX_B).half(),
+                         torch.tensor([0, 1]), torch.full((2, ), 0.9, **half))
+    assert ids.tolist() == [0, 1]
+    assert tracker.memory.embeds.dtype == torch.float16
+    det = emb([1, 1, 0, 0])
+    scores = tracker.match_scores(det.half(), boxes([0, 0, 10, 5]).half(),
+                                  torch.tensor([0]),
+                                  torch.tensor([0.5], **half))
+    assert scores.dtype == torch.float32
+    full = tracker.match_scores(det, boxes([0, 0, 10, 5]), torch.tensor([0]),
+                                torch.tensor([0.5]))
+    torch.testing.assert_close(scores, full, rtol=2e-3, atol=2e-2)
+    ids = tracker.update(1, emb(B, A).half(), boxes(BOX_B, BOX_A).half(),
+                         torch.tensor([1, 0]), torch.full((2, ), 0.9, **half))
+    assert ids.tolist() == [1, 0]
+
+
+def test_expiry_reads_the_host_copy_of_the_last_seen_frames():
+    tracker = EmbeddingMemoryTracker(num_frames_retain=2)
+    step(tracker, 0, emb(A, B), boxes(BOX_A, BOX_B), [0, 1])
+    step(tracker, 2, emb(A), boxes(BOX_A), [0])
+    memory = tracker.memory
+    assert memory.last_frame_host.tolist() == [2, 0]
+    assert memory.last_frame.tolist() == [2, 0]  # the device copy agrees
+    assert memory.expire(frame_id=3, num_frames_retain=2) == 1  # B: 3 > 2
+    assert memory.ids.tolist() == [0]
+    assert memory.last_frame_host.tolist() == [2]

@@ -33,8 +33,71 @@ def test_classes_come_from_the_checkpoint(predictor, tiny_ytvis):
     with open(osp.join(tiny_ytvis, 'train.json')) as f:
         cats = sorted(json.load(f)['categories'], key=lambda c: c['id'])
     assert predictor.class_names == tuple(c['name'] for c in cats)
+    assert predictor.classes_source.startswith('checkpoint ')
     assert predictor.model.detector.roi_head.bbox_head.num_classes == \
         len(cats)
+
+
+def resaved(checkpoint, path, classes=None):
+    """``checkpoint``'s weights saved to ``path`` with ``classes`` as its
+    ``meta.dataset_meta.classes`` (no meta when None)."""
+    state = torch.load(checkpoint, map_location='cpu',
+                       weights_only=True)['state_dict']
+    ckpt = dict(state_dict=state)
+    if classes is not None:
+        ckpt['meta'] = dict(dataset_meta=dict(classes=list(classes)))
+    torch.save(ckpt, str(path))
+    return str(path)
+
+
+#: a test json that does not exist: the config then names no classes
+NO_JSON = {'test_dataloader.dataset.data_root': '',
+           'test_dataloader.dataset.ann_file': '/nonexistent/valid.json'}
+
+
+def test_without_names_in_the_checkpoint_the_configs_are_taken(
+        predictor, untrained_checkpoint, tmp_path):
+    bare = resaved(untrained_checkpoint, tmp_path / 'bare.pth')
+    names = tuple(f'thing{i}' for i in range(len(predictor.class_names)))
+    options = dict(NO_JSON)
+    options['test_dataloader.dataset.metainfo'] = dict(classes=names)
+    got = VideoPredictor(CONFIG, bare, cfg_options=options)
+    assert got.class_names == names
+    assert got.classes_source == f'config {CONFIG}'
+
+
+def test_no_class_names_anywhere_is_an_error_not_placeholders(
+        untrained_checkpoint, tmp_path):
+    bare = resaved(untrained_checkpoint, tmp_path / 'bare.pth')
+    with pytest.raises(ValueError, match='no class names for the model'):
+        VideoPredictor(CONFIG, bare, cfg_options=NO_JSON)
+
+
+def test_names_disagreeing_with_the_weights_are_refused(
+        untrained_checkpoint, tmp_path):
+    wrong = resaved(untrained_checkpoint, tmp_path / 'wrong.pth',
+                    classes=('cat', 'dog'))
+    with pytest.raises(ValueError, match=r'classes in its box head, but '
+                       r'checkpoint .*wrong.pth names 2'):
+        VideoPredictor(CONFIG, wrong)
+
+
+def test_the_frame_rate_reaches_the_tracker(untrained_checkpoint):
+    seconds = {'model.tracker.retain_seconds': 1.0}
+    got = VideoPredictor(CONFIG, untrained_checkpoint, cfg_options=seconds,
+                         fps=30, frame_stride=3)
+    assert (got.tracker.fps, got.tracker.frame_stride) == (30, 3)
+    assert got.num_frames_retain == 10  # ceil(1.0 * 30 / 3)
+    assert got.retention() == '1.0 s (10 frames at 30 fps / 3)'
+    frames = VideoPredictor(CONFIG, untrained_checkpoint, fps=30,
+                            frame_stride=3)
+    assert frames.num_frames_retain == 20 and frames.retention() == \
+        '20 frames'  # the default window counts processed frames
+    with pytest.raises(ValueError, match='retain_seconds=1.0 needs the '
+                       'frame rate'):
+        VideoPredictor(CONFIG, untrained_checkpoint, cfg_options=seconds)
+    with pytest.raises(ValueError, match='frame_stride must be an int'):
+        VideoPredictor(CONFIG, untrained_checkpoint, fps=30, frame_stride=0)
 
 
 def test_streaming_equals_whole_video_prediction(predictor, tiny_ytvis):

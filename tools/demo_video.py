@@ -1,17 +1,31 @@
 """Segment and track every instance of a video, streaming frame by frame.
 
-    python tools/demo_video.py INPUT CONFIG CHECKPOINT --out-dir DIR
+    python tools/demo_video.py INPUT CONFIG CHECKPOINT --out-dir DIR \
+        [--frame-stride N] [--retain-seconds S | --retain-frames N]
 
 INPUT is a video file (mp4 or anything OpenCV decodes), a folder of frames
 (sorted by name) or a camera index (0, 1, ...). Writes:
 
     DIR/overlay.mp4       the frames with masks, contours, class, score, ID
-    DIR/masks/NNNNNN.png  one 16-bit PNG per frame, in frame order:
-                          0 = background, value = track ID
+    DIR/masks/NNNNNN.png  one ID PNG per processed frame, named by its index
+                          in the source: 0 = background, else the track ID
+                          (16-bit grey while every ID is <= 65535; from the
+                          first frame with a larger ID to the end of the
+                          video 8-bit RGB, ID = R + 256 G + 65536 B; read
+                          either with vis.visualization.export.read_id_png)
     DIR/binary_masks/NNNNNN_idK.png   with --binary-masks: one black and
                           white PNG per instance and frame
     DIR/predictions.json  per frame: track ID, class, score, box and mask
                           (compressed RLE) of every instance
+
+``--frame-stride N`` processes source frames 0, N, 2N, ... (the others are
+not decoded); the outputs keep the source frame indices, the overlay plays
+at the source rate / N, and the tracker is told the stride. How long an
+unseen track is remembered: ``--retain-frames N`` processed frames, or
+``--retain-seconds S`` of video, converted to ceil(S * fps / stride)
+processed frames with the input's frame rate (``--input-fps`` for a folder
+or a camera that reports none); without either, the config's window. The
+window used is printed.
 
 Where masks overlap, the pixel goes to the highest-scoring instance, in the
 PNGs and the json alike. Prints frames per second, model only and end to
@@ -34,11 +48,27 @@ from tqdm import tqdm  # noqa: E402
 
 from vis.compat import set_checkpoint_trust  # noqa: E402
 from vis.visualization import draw_instances  # noqa: E402
-from vis.visualization.export import (PredictionsJsonWriter,  # noqa: E402
+from vis.visualization.export import (IdPngWriter,  # noqa: E402
+                                      PredictionsJsonWriter,
                                       frame_instances_json, instance_id_map,
-                                      visible_masks, write_id_png)
+                                      visible_masks)
 from vis.visualization.video_io import (FrameSource,  # noqa: E402
                                         FrameSourceError, Mp4Writer)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be an integer >= 1, got '
+                                         f'{text}')
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float('inf'):
+        raise argparse.ArgumentTypeError(f'must be a number > 0, got {text}')
+    return value
 
 
 def parse_args(argv=None):
@@ -56,10 +86,25 @@ def parse_args(argv=None):
     parser.add_argument('--no-overlay', action='store_true',
                         help='do not write overlay.mp4')
     parser.add_argument('--max-frames', type=int,
-                        help='stop after this many frames')
-    parser.add_argument('--fps', type=float,
-                        help='overlay frame rate (default: the input\'s, or '
-                        '25)')
+                        help='stop after reading this many source frames')
+    parser.add_argument('--frame-stride', type=positive_int, default=1,
+                        metavar='N', help='process every N-th source frame '
+                        '(outputs keep the source frame indices)')
+    retain = parser.add_mutually_exclusive_group()
+    retain.add_argument('--retain-seconds', type=positive_float,
+                        metavar='S', help='remember an unseen track for S '
+                        'seconds of video (converted with the input\'s '
+                        'frame rate and the stride)')
+    retain.add_argument('--retain-frames', type=positive_int, metavar='N',
+                        help='remember an unseen track for N processed '
+                        'frames')
+    parser.add_argument('--input-fps', type=positive_float,
+                        help='frame rate of the input, for a folder of '
+                        'frames or a camera that reports none (default: '
+                        'the input\'s own)')
+    parser.add_argument('--fps', type=positive_float,
+                        help='overlay frame rate (default: the input\'s / '
+                        'the frame stride, or 25 / stride)')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='allow full unpickling of a legacy checkpoint '
                         'you trust')
@@ -84,13 +129,16 @@ class DemoOutputs:
             if overlay else None
         self.json = PredictionsJsonWriter(
             osp.join(out_dir, 'predictions.json'), header)
+        self.id_pngs = IdPngWriter()
 
     def write(self, index: int, name: str, image, instances) -> None:
+        """Write source frame ``index``'s outputs (files named by it)."""
         id_map = instance_id_map(instances.masks, instances.track_ids,
-                                 instances.scores)
+                                 instances.scores)  # (H, W)
         masks = visible_masks(id_map, instances.track_ids)  # (N, H, W)
         stem = f'{index:06d}'
-        write_id_png(osp.join(self.mask_dir, stem + '.png'), id_map)
+        self.id_pngs.write(osp.join(self.mask_dir, stem + '.png'), id_map,
+                           index)
         if self.binary_dir:
             for mask, tid in zip(masks, instances.track_ids):
                 if mask.any():
@@ -107,47 +155,86 @@ class DemoOutputs:
     def close(self, error=None) -> None:
         if self.overlay is not None:
             self.overlay.close()
-        self.json.close(error)
+        self.json.close(error, extra=dict(id_png=self.id_pngs.describe()))
+
+
+def retention_options(args, source_fps) -> dict:
+    """Config overrides for the tracker's retain window from
+    ``--retain-seconds`` / ``--retain-frames`` (the other key is cleared,
+    as a window is given by exactly one); {} without either."""
+    if args.retain_frames is not None:
+        return {'model.tracker.num_frames_retain': args.retain_frames,
+                'model.tracker.retain_seconds': None}
+    if args.retain_seconds is not None:
+        if source_fps is None:
+            raise SystemExit(
+                f'error: --retain-seconds needs the frame rate of '
+                f'{args.input}, which reports none: pass --input-fps, or '
+                'use --retain-frames')
+        return {'model.tracker.num_frames_retain': None,
+                'model.tracker.retain_seconds': args.retain_seconds}
+    return {}
 
 
 def run_demo(args) -> dict:
-    """Run the demo; returns the frame count and the two frame rates."""
+    """Run the demo; returns the frame count, the two frame rates and the
+    tracker's retain window (``num_frames_retain``, ``retention``)."""
     if args.trust_checkpoint:
         set_checkpoint_trust(True)
-    source = FrameSource(args.input, max_frames=args.max_frames)
+    source = FrameSource(args.input, max_frames=args.max_frames,
+                         frame_stride=args.frame_stride)
+    source_fps = args.input_fps or (source.fps if source.fps_known else None)
+    cfg_options = dict(args.cfg_options or {})
+    cfg_options.update(retention_options(args, source_fps))
     from vis.apis import VideoPredictor  # after the input is known good
     predictor = VideoPredictor(args.config, args.checkpoint,
                                device=args.device, score_thr=args.score_thr,
-                               cfg_options=args.cfg_options)
+                               cfg_options=cfg_options or None,
+                               fps=source_fps,
+                               frame_stride=args.frame_stride)
+    retention = predictor.retention()
+    print(f'tracks unseen for more than {retention} are forgotten'
+          + (f' (every {args.frame_stride}-th source frame is processed)'
+             if args.frame_stride > 1 else ''))
     header = dict(source=str(args.input), config=args.config,
                   checkpoint=args.checkpoint,
                   classes=list(predictor.class_names),
-                  score_thr=args.score_thr, fps=source.fps)
-    outputs = DemoOutputs(args.out_dir, header, args.fps or source.fps,
+                  score_thr=args.score_thr, fps=source_fps,
+                  frame_stride=args.frame_stride,
+                  num_frames_retain=predictor.num_frames_retain)
+    overlay_fps = args.fps or (source_fps or source.fps) / args.frame_stride
+    outputs = DemoOutputs(args.out_dir, header, overlay_fps,
                           overlay=not args.no_overlay,
                           binary_masks=args.binary_masks)
     model_seconds = 0.0
     frames = 0
     start = time.perf_counter()
     error = None
+    current = None  # source index of the frame being processed
     try:
         for index, name, image in tqdm(source, total=source.num_frames,
                                        desc='frames', unit='frame'):
+            current = index
             instances = predictor.predict_frame(image)
             model_seconds += predictor.last_model_seconds
             outputs.write(index, name, image, instances)
             frames += 1
+            current = None
     except KeyboardInterrupt:
         error = f'interrupted after {frames} frames'
     except Exception as err:
-        error = f'frame {frames}: {err}'
+        where = (f'frame {current}' if current is not None else
+                 f'reading the frame after {frames} processed frames')
+        error = f'{where}: {err}'
         raise
     finally:
         outputs.close(error)
     total = time.perf_counter() - start
     stats = dict(frames=frames,
                  model_fps=frames / model_seconds if model_seconds else 0.0,
-                 end_to_end_fps=frames / total if total else 0.0)
+                 end_to_end_fps=frames / total if total else 0.0,
+                 num_frames_retain=predictor.num_frames_retain,
+                 retention=retention, frame_stride=args.frame_stride)
     print(f'{frames} frames: {stats["model_fps"]:.2f} frames/s model only '
           f'(network + tracking), {stats["end_to_end_fps"]:.2f} frames/s end '
           'to end (decode, model, drawing, encoding, writing)')

@@ -15,7 +15,7 @@ for TRoI models, the FPN features of the last few frames.
 import os.path as osp
 import time
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import numpy as np
 import torch
@@ -26,7 +26,9 @@ from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
 
 from mmdet.registry import MODELS
 
-from ..config_utils import set_num_classes
+from ..config_utils import (checkpoint_classes, config_classes,
+                            resolve_model_classes, set_num_classes,
+                            weights_num_classes)
 from ..structures import dense_masks
 
 
@@ -96,48 +98,90 @@ class VideoPredictor:
         score_thr (float): instances scoring below are dropped from the
             output (the tracker still sees every detection).
         cfg_options (dict, optional): config keys to override.
+        fps (float, optional): frame rate of the source video, given to the
+            tracker (:meth:`~vis.models.retention.TrackRetention.
+            set_frame_rate`); needed when the tracker's retain window is in
+            seconds (``retain_seconds``) and its config names no ``fps``.
+        frame_stride (int): every ``frame_stride``-th source frame is
+            passed to :meth:`predict_frame` (the tracker's frames are then
+            ``frame_stride / fps`` seconds apart).
 
-    The class names (and so the class count of the heads) come from the
-    checkpoint's ``dataset_meta`` when it has one, so a model trained on
-    custom data with ``--data-root`` needs no config edits.
+    The class names follow the project's one rule
+    (:func:`vis.config_utils.resolve_model_classes`): the names stored in
+    the checkpoint (``meta.dataset_meta.classes``), else the config's (its
+    test dataset's ``metainfo.classes`` or the categories of its test json);
+    the heads get that many classes. A checkpoint whose box classifier has
+    another class count, or names found nowhere, raise ``ValueError``.
+    ``classes_source`` says where the names came from.
+
+    Attributes:
+        num_frames_retain (int): the tracker's retain window in frames
+            (computed at construction, so a window in seconds without a
+            frame rate is refused here, not at the first frame).
     """
 
     def __init__(self, config: Union[str, Config, None], checkpoint: str,
                  device: str = 'cpu', score_thr: float = 0.0,
-                 cfg_options: Optional[dict] = None) -> None:
+                 cfg_options: Optional[dict] = None,
+                 fps: Optional[float] = None, frame_stride: int = 1) -> None:
         init_default_scope('mmdet')
         ckpt = CheckpointLoader.load_checkpoint(
             checkpoint, map_location='cpu', logger='silent')
-        meta = (ckpt.get('meta') or {}) if isinstance(ckpt, dict) else {}
+        if not isinstance(ckpt, dict):
+            raise ValueError(f'{checkpoint} is not a checkpoint (a dict of '
+                             'weights)')
+        meta = ckpt.get('meta') or {}
         if config is None:
             if 'cfg' not in meta:
                 raise ValueError(f'{checkpoint} holds no config: pass one')
             cfg = Config.fromstring(meta['cfg'], '.py')
+            config_name = f'{checkpoint} (its saved config)'
         elif isinstance(config, Config):
             cfg = config.copy()
+            config_name = cfg.filename or 'the given Config'
         else:
             if not osp.isfile(config):
                 raise FileNotFoundError(f'config {config} does not exist')
             cfg = Config.fromfile(config)
+            config_name = config
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
-        classes = (meta.get('dataset_meta') or {}).get('classes')
-        if classes:
-            set_num_classes(cfg, len(classes))
-        else:
-            classes = _config_classes(cfg)
-        self.class_names = tuple(classes)
+        state = _state_dict(ckpt, checkpoint)
+        # the checkpoint is already loaded: read its names and class count
+        # here (what read_checkpoint_classes would load it again for)
+        trained = checkpoint_classes(meta)
+        configured = None if trained else config_classes(cfg)
+        self.class_names, self.classes_source = resolve_model_classes(
+            trained, weights_num_classes(state), configured,
+            checkpoint=checkpoint, config_name=config_name)
+        set_num_classes(cfg, len(self.class_names))
         self.cfg = cfg
         self.device = torch.device(device)
         self.score_thr = score_thr
         self.model = MODELS.build(cfg.model)
-        load_state_dict(self.model, _state_dict(ckpt, checkpoint),
-                        strict=True, logger='current')
-        del ckpt
+        load_state_dict(self.model, state, strict=True, logger='current')
+        del ckpt, state
         self.model.to(self.device).eval()
+        self.tracker = self.model.tracker
+        if fps is not None or frame_stride != 1:
+            if not hasattr(self.tracker, 'set_frame_rate'):
+                raise ValueError(
+                    f'{type(self.tracker).__name__} takes no frame rate: '
+                    'VideoPredictor(fps=..., frame_stride=...) needs a '
+                    'tracker with set_frame_rate (vis.models.retention)')
+            self.tracker.set_frame_rate(
+                fps if fps is not None else self.tracker.fps, frame_stride)
+        # a window in seconds without a frame rate fails here, by name
+        self.num_frames_retain = self.tracker.num_frames_retain
         self.pipeline = _frame_pipeline(cfg)
         self.frame_index = 0
         self.last_model_seconds = 0.0
+
+    def retention(self) -> str:
+        """The tracker's retain window in words, e.g. ``'2.0 s (20 frames at
+        30 fps / 3)'`` or ``'20 frames'``."""
+        describe = getattr(self.tracker, 'retention_repr', None)
+        return describe() if describe else f'{self.num_frames_retain} frames'
 
     def reset(self) -> None:
         """Start a new video: the next frame is frame 0 and every track and
@@ -197,12 +241,3 @@ def _state_dict(ckpt, name: str) -> dict:
     return {(k[7:] if k.startswith('module.') else k): v
             for k, v in state.items()}
 
-
-def _config_classes(cfg: Config) -> Sequence[str]:
-    """Class names a config names, else numbered placeholders."""
-    from ..config_utils import classes_for
-    try:
-        return classes_for(cfg, cfg.test_dataloader.dataset)
-    except (KeyError, AttributeError, OSError, ValueError):
-        num = cfg.model.detector.roi_head.bbox_head.num_classes
-        return tuple(f'class{i}' for i in range(num))

@@ -72,7 +72,8 @@ class RLEFCNMaskHead(FCNMaskHead):
             width = int(round(width * float(scale[0, 0])))
         probs = mask_preds.sigmoid()  # (K, classes or 1, h, w)
         if not self.class_agnostic:
-            probs = probs[torch.arange(len(probs)), labels]  # (K, h, w)
+            rows = torch.arange(probs.shape[0], device=probs.device)  # (K,)
+            probs = probs[rows, labels]  # (K, h, w)
         else:
             probs = probs[:, 0]
         return RLEMasks(paste_masks_to_rle(probs, bboxes, height, width,

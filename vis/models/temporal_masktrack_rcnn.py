@@ -1,6 +1,6 @@
 """MaskTrack R-CNN whose RoI features borrow from other frames (TRoI)."""
 from collections import deque
-from typing import Deque, List, Optional, Tuple
+from typing import Deque, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -16,7 +16,11 @@ class FeatureMemory:
     """FIFO of the FPN features of the last ``size`` frames of one video.
 
     Holds at most ``size`` frames whatever the video length, so streaming
-    inference over a long video keeps bounded memory.
+    inference over a long video keeps bounded memory. The frames stay on
+    the device and in the dtype they were pushed with (the model's), and
+    :meth:`support` builds its stacks there; every remembered frame must
+    have the same levels, shapes, device and dtype (a frame that does not
+    is refused with an error naming the level).
     """
 
     def __init__(self, size: int) -> None:
@@ -31,16 +35,49 @@ class FeatureMemory:
     def __len__(self) -> int:
         return len(self.frames) if self.size else 0
 
-    def push(self, feats: Tuple[Tensor, ...]) -> None:
-        """Remember one frame's features (level l: (1, C, H_l, W_l))."""
-        if self.size:
-            self.frames.append(tuple(f.detach() for f in feats))
+    def push(self, feats: Sequence[Tensor]) -> None:
+        """Remember one frame's features.
+
+        Args:
+            feats (Sequence[Tensor]): level l of shape (1, C, H_l, W_l).
+
+        Raises:
+            ValueError: a level whose batch is not 1, or whose shape,
+                device or dtype differs from the frames already held.
+        """
+        if not self.size:
+            return
+        for lvl, level in enumerate(feats):
+            if level.dim() != 4 or level.shape[0] != 1:
+                raise ValueError(
+                    f'FeatureMemory.push: level {lvl} must be (1, C, H, W), '
+                    f'got {tuple(level.shape)}')
+        if self.frames:
+            held = self.frames[-1]
+            if len(held) != len(feats):
+                raise ValueError(
+                    f'FeatureMemory.push: {len(feats)} levels, the frames '
+                    f'held have {len(held)}')
+            for lvl, (old, level) in enumerate(zip(held, feats)):
+                if (old.shape, old.device, old.dtype) != (
+                        level.shape, level.device, level.dtype):
+                    raise ValueError(
+                        f'FeatureMemory.push: level {lvl} is '
+                        f'{tuple(level.shape)} {level.dtype} on '
+                        f'{level.device}, the frames held are '
+                        f'{tuple(old.shape)} {old.dtype} on {old.device} '
+                        '(reset the memory between videos of different '
+                        'sizes)')
+        self.frames.append(tuple(f.detach() for f in feats))
 
     def support(self) -> Optional[List[Tensor]]:
-        """Per level (1, T, C, H_l, W_l), oldest frame first; None if empty."""
+        """Per level (1, T, C, H_l, W_l), oldest frame first, on the frames'
+        device; None if empty."""
         if not len(self):
             return None
         num_levels = len(self.frames[0])
+        # frame t of level l: (1, C, H, W) -> stack of T (C, H, W) -> add
+        # the batch axis: (1, T, C, H, W)
         return [
             torch.stack([frame[lvl][0] for frame in self.frames])[None]
             for lvl in range(num_levels)
@@ -97,7 +134,7 @@ class TemporalMaskTrackRCNN(OnlineMaskTrackRCNN):
         if inputs.dim() != 5 or inputs.size(1) < 2:
             raise ValueError('TemporalMaskTrackRCNN needs (N, T>=2, C, H, W) '
                              f'inputs, got {tuple(inputs.shape)}')
-        batch = torch.arange(len(inputs))
+        batch = torch.arange(len(inputs), device=inputs.device)  # (N,)
         key_inds = [s.key_frames_inds[0] for s in data_samples]
         ref_inds = [list(s.ref_frames_inds) for s in data_samples]
         if len({len(r) for r in ref_inds}) != 1:

@@ -67,7 +67,8 @@ def bilinear_weights(start: Tensor, stop: Tensor, lo: Tensor, hi: Tensor,
         Tensor: (K, length, grid) float32.
     """
     num = start.numel()
-    pixel = lo[:, None] + torch.arange(length)[None]  # (K, L)
+    steps = torch.arange(length, device=lo.device)  # (L,)
+    pixel = lo[:, None] + steps[None]  # (K, L)
     # normalised coordinate in [-1, 1], computed as the reference does
     coord = (pixel.to(torch.float32) + 0.5 - start[:, None]) / (
         stop - start)[:, None] * 2 - 1
@@ -77,7 +78,8 @@ def bilinear_weights(start: Tensor, stop: Tensor, lo: Tensor, hi: Tensor,
     frac = src - left
     left = left.to(torch.int64)
     inside = pixel < hi[:, None]  # (K, L)
-    weights = torch.zeros(num, length, grid + 2)  # (K, L, grid + 2)
+    weights = torch.zeros(num, length, grid + 2,
+                          device=start.device)  # (K, L, grid + 2)
     # grid cell c sits at column c + 1; columns 0 and grid + 1 catch the
     # neighbours outside the grid (zero padding) and are dropped
     for cell, weight in ((left, 1 - frac), (left + 1, frac)):
@@ -137,8 +139,8 @@ def _paste_chunk(probs: Tensor, boxes: Tensor, region: Tensor, rows: Tensor,
     """
     max_rows, max_cols = int(rows.max()), int(cols.max())
     if max_rows == 0 or max_cols == 0:
-        return torch.zeros(len(probs), max_rows, max_cols), (max_rows,
-                                                             max_cols)
+        empty = probs.new_zeros(len(probs), max_rows, max_cols)  # (k, R, C)
+        return empty, (max_rows, max_cols)
     weights_y = bilinear_weights(boxes[:, 1], boxes[:, 3], region[:, 1],
                                  region[:, 3], max_rows, grid_h)  # (k, R, h)
     weights_x = bilinear_weights(boxes[:, 0], boxes[:, 2], region[:, 0],

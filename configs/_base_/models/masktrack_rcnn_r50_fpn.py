@@ -77,8 +77,14 @@ model = dict(
                 add_gt_as_proposals=True),
             pos_weight=-1,
             debug=False)),
+    # how long an unseen track is remembered: exactly one of
+    # num_frames_retain=N (processed frames; 20 when neither is set, as in
+    # MaskTrack R-CNN) or retain_seconds=S (seconds of video, converted with
+    # the frame rate: fps=F and frame_stride=N here, or at run time from
+    # VideoPredictor(fps=...) / tools/demo_video.py); see
+    # vis/models/retention.py. Neither is set here, so that a config or
+    # --cfg-options can set either one.
     tracker=dict(
         type='EmbeddingMemoryTracker',
-        match_weights=dict(det_score=1.0, iou=2.0, det_label=10.0),
-        num_frames_retain=20))
+        match_weights=dict(det_score=1.0, iou=2.0, det_label=10.0)))
 del detector
