@@ -39,7 +39,7 @@ data: install
 quickstart: install
 	test -f $(DATA)/valid.json || $(PY) tools/dataset_converters/make_synthetic_ytvis.py --out $(DATA)
 	$(PY) tools/train.py $(QS_CONFIG) --work-dir $(QS_WORK)
-	$(PY) tools/test.py $(QS_CONFIG) $$(cat $(QS_WORK)/last_checkpoint) --work-dir $(QS_WORK)
+	$(PY) tools/test.py $(QS_CONFIG) $$(cat $(QS_WORK)/last_checkpoint) --work-dir $(QS_WORK) --metrics ap hota
 	$(PY) tools/visualize.py $(QS_WORK)/results.json $(DATA)/valid/JPEGImages --gt $(DATA)/valid.json --out-dir $(QS_WORK)/vis --side-by-side --max-videos 3 --score-thr 0.5
 
 test: install

@@ -277,7 +277,9 @@ def apply_data_root(cfg: Config, data_root: str, train: bool = True,
     source = cfg.train_dataloader.dataset if train else cfg.test_dataloader.dataset
     classes = classes_for(cfg, source)
     set_num_classes(cfg, len(classes))
-    print_log(f'{len(classes)} classes: {", ".join(classes)}', 'current')
+    split = 'train' if train else test_split
+    print_log(f'{len(classes)} classes in the {split} data: '
+              f'{", ".join(classes)}', 'current')
     return test_info
 
 
