@@ -167,9 +167,15 @@ def run_tool(main: Callable[[], object]) -> None:
 
 def innermost_dataset(dataset_cfg: ConfigDict) -> ConfigDict:
     """The dataset config that holds ``ann_file`` (unwraps RepeatDataset
-    and similar wrappers)."""
-    while 'ann_file' not in dataset_cfg and 'dataset' in dataset_cfg:
-        dataset_cfg = dataset_cfg['dataset']
+    and similar wrappers; of a ``JointVideoDataset``, its first source, the
+    video set)."""
+    while 'ann_file' not in dataset_cfg:
+        if 'dataset' in dataset_cfg:
+            dataset_cfg = dataset_cfg['dataset']
+        elif dataset_cfg.get('datasets'):  # JointVideoDataset: the video set
+            dataset_cfg = dataset_cfg['datasets'][0]
+        else:
+            break
     return dataset_cfg
 
 

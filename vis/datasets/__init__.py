@@ -1,10 +1,15 @@
 from .checks import CheckReport, Problem, check_annotations
+from .class_mapped import ClassMappedYouTubeVISDataset
+from .joint import JointTrackImgSampler, JointVideoDataset
 from .layout import find_split
+from .reference_warp import KeyFrameReferenceWarp
 from .youtube_vis import (AnnotationError, BadVideosSkippedWarning,
                           YouTubeVISJsonDataset, segmentation_to_rle)
 
 __all__ = [
-    'AnnotationError', 'BadVideosSkippedWarning', 'CheckReport', 'Problem',
+    'AnnotationError', 'BadVideosSkippedWarning', 'CheckReport',
+    'ClassMappedYouTubeVISDataset', 'JointTrackImgSampler',
+    'JointVideoDataset', 'KeyFrameReferenceWarp', 'Problem',
     'YouTubeVISJsonDataset', 'check_annotations', 'find_split',
     'segmentation_to_rle'
 ]

@@ -131,9 +131,8 @@ class YouTubeVISJsonDataset(BaseVideoDataset):
                                    unique_ann_ids=self.ANN_ID_UNIQUE)
         videos, annotations = self._drop_bad_videos(ann, report)
 
-        cat_ids = self._select_categories(ann['categories'])
-        self.cat_ids = cat_ids
-        self.cat2label = {cat_id: i for i, cat_id in enumerate(cat_ids)}
+        self.cat2label = self._category_labels(ann['categories'])
+        self.cat_ids = list(self.cat2label)
         anns_by_video: Dict[int, List[dict]] = defaultdict(list)
         for a in annotations:
             anns_by_video[a['video_id']].append(a)
@@ -206,6 +205,12 @@ class YouTubeVISJsonDataset(BaseVideoDataset):
             + format_problems(problems, MAX_WARNED_PROBLEMS),
             BadVideosSkippedWarning, stacklevel=2)
         return videos, annotations
+
+    def _category_labels(self, categories: List[dict]) -> Dict[int, int]:
+        """``{category id: label}`` of the categories trained/tested on;
+        annotations of the other categories are not loaded."""
+        return {cat_id: label for label, cat_id in
+                enumerate(self._select_categories(categories))}
 
     def _select_categories(self, categories: List[dict]) -> List[int]:
         """Category ids in label order; fills ``classes`` if unset."""

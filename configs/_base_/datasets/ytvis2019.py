@@ -21,6 +21,13 @@ train_pipeline = [
              dict(type='Resize', scale=img_scale, keep_ratio=True),
              dict(type='RandomFlip', prob=0.5),
          ]),
+    # a reference that is the key frame itself (a one-frame video, e.g. a
+    # still image from coco2ytvis) gets its own random warp and colour
+    # jitter, so that the track head learns from still images too; real
+    # references pass untouched. Defaults: scale 0.8-1.25, shift <= 15%,
+    # rotation <= 10 degrees, brightness/contrast/saturation +-0.15
+    # (vis/datasets/reference_warp.py)
+    dict(type='KeyFrameReferenceWarp'),
     dict(type='PackTrackInputs')
 ]
 test_pipeline = [
