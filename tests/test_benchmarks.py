@@ -48,3 +48,37 @@ def test_masktrack_vs_mmdet_script(tmp_path):
 def test_roi_align_speed_script_asserts_identical_outputs():
     out = run_script('roi_align_speed.py', '--repeats', '1')
     assert 'bit-identical' in out
+
+
+def test_byod_mean_track_iou_by_hand():
+    """benchmarks/byod_conversions.py's mean mask IoU: each gt track's
+    video IoU (summed intersections over summed unions) with its best
+    prediction of score >= 0.5, 0 without one, averaged over gt tracks."""
+    import numpy as np
+    import pycocotools.mask as mask_utils
+    sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+    from byod_conversions import mean_track_iou
+
+    def rle(x0, x1):
+        mask = np.zeros((4, 10), np.uint8)
+        mask[:, x0:x1] = 1  # 4 rows x (x1 - x0) columns
+        out = mask_utils.encode(np.asfortranarray(mask))
+        out['counts'] = out['counts'].decode()
+        return out
+
+    gt = dict(videos=[dict(id=1, height=4, width=10, length=2)],
+              annotations=[
+                  dict(video_id=1, segmentations=[rle(0, 4), rle(0, 4)]),
+                  dict(video_id=1, segmentations=[rle(6, 10), None])])
+    results = [
+        # track 1: frame 0 exact (16/16), frame 1 half (8 of 16 | 16)
+        dict(video_id=1, score=0.9, segmentations=[rle(0, 4), rle(0, 2)]),
+        # a low-score exact copy of track 2 does not count
+        dict(video_id=1, score=0.4, segmentations=[rle(6, 10), None]),
+        # track 2 found in frame 0 plus a false frame 1 (area 8)
+        dict(video_id=1, score=0.8, segmentations=[rle(6, 10), rle(8, 10)]),
+    ]
+    # gt 1: best (16 + 8) / (16 + 16) = 0.75; gt 2: 16 / (16 + 8) = 2/3
+    expected = (0.75 + 2 / 3) / 2
+    assert abs(mean_track_iou(results, gt) - expected) < 1e-9
+    assert mean_track_iou(results[:2], gt) == 0.75 / 2  # gt 2 unmatched

@@ -50,11 +50,15 @@ def test_backbone_is_what_the_config_says(name, depth, groups, width, layers):
     osp.basename(p) for p in glob.glob(osp.join(ROOT, 'configs', '*.py'))))
 def test_every_config_parses_and_reads_ytvis_json(name):
     cfg = cfg_of(name)
-    assert cfg.train_dataloader.dataset.type == 'YouTubeVISJsonDataset'
+    train_set = cfg.train_dataloader.dataset
+    if train_set.type == 'JointVideoDataset':  # video source first
+        assert cfg.train_dataloader.sampler.type == 'JointTrackImgSampler'
+        train_set = train_set.datasets[0]
+    assert train_set.type == 'YouTubeVISJsonDataset'
     assert cfg.test_evaluator.type == 'YouTubeVISVideoMetric'
     assert 'vis' in cfg.custom_imports.imports
     if '2021' in name:
-        assert cfg.train_dataloader.dataset.ann_file == 'train/instances.json'
+        assert train_set.ann_file == 'train/instances.json'
         assert cfg.test_evaluator.ann_file.endswith('valid/instances.json')
 
 
