@@ -207,6 +207,17 @@ def image_size(path: str) -> Tuple[int, int]:
         raise ConversionError(f'{path}: cannot read the image ({err})') from err
 
 
+def check_mask_size(mask: np.ndarray, png_path: str, image_path: str,
+                    width: int, height: int) -> None:
+    """Raise a ConversionError naming both files unless ``mask`` (H, W)
+    has the size ``width`` x ``height`` of its frame."""
+    if mask.shape != (height, width):
+        raise ConversionError(
+            f'{png_path} is {mask.shape[1]}x{mask.shape[0]} but its frame '
+            f'{image_path} is {width}x{height} (width x height); a mask '
+            f'must have the size of its frame')
+
+
 # ----------------------------------------------------------------- masks
 def read_index_png(path: str) -> np.ndarray:
     """Read a palette or 8-bit grey PNG as its index values.
@@ -338,11 +349,7 @@ def _read_video(name: str, jpeg_root: str, ann_root: str,
         png_path = osp.join(ann_dir, pngs[stem])
         width, height = image_size(image_path)
         mask = read_index_png(png_path)
-        if mask.shape != (height, width):
-            raise ConversionError(
-                f'{png_path} is {mask.shape[1]}x{mask.shape[0]} but its frame '
-                f'{image_path} is {width}x{height} (width x height); a mask '
-                f'must have the size of its frame')
+        check_mask_size(mask, png_path, image_path, width, height)
         frames.append(dict(file_name=images[stem], source=image_path,
                            data=None, height=height, width=width))
         masks.append(mask)

@@ -44,7 +44,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from .davis import IMAGE_EXTENSIONS, image_size
+from .davis import IMAGE_EXTENSIONS, check_mask_size, image_size
 from .writer import ConversionError, mask_to_rle, natural_key
 
 #: ``value = class_id * MAX_INSTANCES + instance_id``.
@@ -248,11 +248,7 @@ def _read_video(name: str, frame_ids: List[str], pngs: Dict[str, str],
         png_path, image_path = pngs[frame_id], images[frame_id]
         width, height = image_size(image_path)
         values = read_mots_png(png_path)
-        if values.shape != (height, width):
-            raise ConversionError(
-                f'{png_path} is {values.shape[1]}x{values.shape[0]} but its '
-                f'frame {image_path} is {width}x{height} (width x height); a '
-                f'mask must have the size of its frame')
+        check_mask_size(values, png_path, image_path, width, height)
         frames.append(dict(file_name=osp.basename(image_path),
                            source=image_path, data=None, height=height,
                            width=width))
