@@ -223,3 +223,13 @@ def match_classes(data_classes: Sequence[str], model_classes: Sequence[str],
     return ClassMatch(data_classes=data_classes, model_classes=model_classes,
                       data_to_model=data_to_model, ignored_data=tuple(ignored),
                       dropped_model=dropped)
+
+
+def checkpoint_classes(meta: Optional[dict]) -> Optional[Tuple[str, ...]]:
+    """Class names a checkpoint's ``meta`` stores: mmengine's
+    ``dataset_meta.classes``, else mmdet 2.x's ``CLASSES``; None if neither.
+    """
+    meta = meta if isinstance(meta, dict) else {}
+    classes = (meta.get('dataset_meta') or {}).get('classes') or \
+        meta.get('CLASSES')
+    return tuple(classes) if classes else None
