@@ -9,6 +9,12 @@ annotations in the split, prints the metrics (AP, AP50, AP75, AR1, AR10;
 HOTA, DetA, AssA, IDF1, MOTA with ``--metrics ap hota``) and writes them to
 WORK_DIR/metrics.json.
 
+CONFIG may also be a plain mmdet instance-segmentation config, a file or a
+scoped name (``mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py``), with its
+checkpoint and ``--data-root``: its detector is then tracked without
+training (vis/detector_config.py; tracks confirmed after a few frames keep
+their first frames, tracks never confirmed are dropped).
+
 The model's classes are the names stored in the checkpoint (else the
 config's); the split's categories are matched to them by name, before any
 inference: a category the model lacks is an error naming both lists, and
@@ -31,8 +37,9 @@ import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
                               apply_data_root, apply_model_classes,
                               close_distributed, config_classes,
-                              load_tool_config, read_checkpoint_classes,
-                              resolve_model_classes, run_tool)
+                              load_tool_config, plain_checkpoint_error,
+                              read_checkpoint_info, resolve_model_classes,
+                              run_tool)
 from vis.datasets.classes import ClassMismatchError  # noqa: E402
 from vis.engine import write_text_atomic  # noqa: E402
 from vis.evaluation import check_metric_names  # noqa: E402
@@ -76,11 +83,21 @@ def build_config(args) -> Config:
     cfg = load_tool_config(args)
     metrics = check_metric_names(args.metrics)
     configured = config_classes(cfg)  # before --data-root replaces the data
+    tracks_plain_detector = bool(cfg.get('detector_config'))
+    if tracks_plain_detector and not args.data_root:
+        raise ValueError(f'{args.config} is a plain detector config, with no '
+                         'videos to test on: pass --data-root DIR (a '
+                         'YouTube-VIS-layout directory)')
     if args.data_root:
         apply_data_root(cfg, args.data_root, train=False,
                         test_split=args.split)
     # the model's classes, matched to the data's before any inference
-    trained, weights_count = read_checkpoint_classes(args.checkpoint)
+    trained, weights_count, plain = read_checkpoint_info(args.checkpoint)
+    if plain and not tracks_plain_detector:
+        raise ValueError(plain_checkpoint_error(args.checkpoint, args.config))
+    if tracks_plain_detector:
+        print_log(f'{args.config}: a plain detector, tracked without '
+                  f'training by {cfg.model.tracker.type}', 'current')
     classes, source = resolve_model_classes(
         trained, weights_count, configured, checkpoint=args.checkpoint,
         config_name=args.config)

@@ -16,7 +16,9 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import print_log
 
 from .compat import set_checkpoint_trust
-from .datasets.classes import ClassMismatchError, match_classes
+from .detector_config import load_video_config
+from .datasets.classes import (ClassMismatchError,
+                               checkpoint_classes, match_classes)
 from .datasets.layout import find_split
 
 
@@ -42,14 +44,17 @@ def load_tool_config(args: argparse.Namespace) -> Config:
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     if args.trust_checkpoint:
         set_checkpoint_trust(True)
-    cfg = Config.fromfile(args.config)
+    # a plain mmdet detector config (a file or a scoped mmdet:: name) is
+    # wrapped into a training-free video tracker (vis.detector_config)
+    cfg = load_video_config(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if cfg.launcher != 'none' and not torch.cuda.is_available():
         setup_cpu_distributed(cfg)
+    config_file = args.config.split('::')[-1]  # a scoped name's path
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+        'work_dirs', osp.splitext(osp.basename(config_file))[0])
     return cfg
 
 
@@ -197,11 +202,20 @@ def category_names(ann_file: str) -> Sequence[str]:
 
 
 def set_num_classes(cfg: Config, num_classes: int) -> None:
-    """Set the class count of the detector's box and mask heads."""
-    roi_head = cfg.model.detector.roi_head
-    for head in ('bbox_head', 'mask_head'):
-        if head in roi_head:
-            roi_head[head]['num_classes'] = num_classes
+    """Set the class count of the detector's box and mask heads (a two-stage
+    detector's RoI heads, every stage of a cascade, or a single-stage
+    detector's ``bbox_head`` / ``mask_head``; heads that count classes
+    otherwise, such as Mask2Former's, are left as configured)."""
+    detector = cfg.model.get('detector', cfg.model)
+    holders = [detector.get('roi_head'), detector]
+    for holder in holders:
+        if not holder:
+            continue
+        for key in ('bbox_head', 'mask_head'):
+            heads = holder.get(key)
+            for head in (heads if isinstance(heads, list) else [heads]):
+                if isinstance(head, dict) and 'num_classes' in head:
+                    head['num_classes'] = num_classes
 
 
 def classes_for(cfg: Config, dataset_cfg: ConfigDict) -> Sequence[str]:
@@ -300,16 +314,6 @@ def apply_data_root(cfg: Config, data_root: str, train: bool = True,
 BBOX_CLS_KEY = 'roi_head.bbox_head.fc_cls.weight'
 
 
-def checkpoint_classes(meta: Optional[dict]) -> Optional[Tuple[str, ...]]:
-    """Class names a checkpoint's ``meta`` stores: mmengine's
-    ``dataset_meta.classes``, else mmdet 2.x's ``CLASSES``; None if neither.
-    """
-    meta = meta if isinstance(meta, dict) else {}
-    classes = (meta.get('dataset_meta') or {}).get('classes') or \
-        meta.get('CLASSES')
-    return tuple(classes) if classes else None
-
-
 def weights_num_classes(state_dict: dict) -> Optional[int]:
     """The class count of a MaskTrack R-CNN / Mask R-CNN state dict's box
     classifier (its rows minus background); None if it has none."""
@@ -319,26 +323,52 @@ def weights_num_classes(state_dict: dict) -> Optional[int]:
     return None
 
 
-def read_checkpoint_classes(checkpoint: str
-                            ) -> Tuple[Optional[Tuple[str, ...]],
-                                       Optional[int]]:
+def read_checkpoint_info(checkpoint: str
+                         ) -> Tuple[Optional[Tuple[str, ...]],
+                                    Optional[int], bool]:
     """``(class names stored in the checkpoint or None, class count of its
-    box classifier or None)`` of a checkpoint path or URL (loaded
-    weights-only, see :mod:`vis.compat`)."""
+    box classifier or None, whether it is a plain mmdet detector's)`` of a
+    checkpoint path or URL (loaded weights-only, see :mod:`vis.compat`)."""
     from mmengine.runner.checkpoint import CheckpointLoader
+
+    from .models.detector_init import is_plain_detector_state
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
                                             logger='silent')
     if not isinstance(ckpt, dict):
         raise ValueError(f'{checkpoint} is not a checkpoint (a dict of '
                          'weights)')
     state = ckpt.get('state_dict', ckpt)
-    return checkpoint_classes(ckpt.get('meta')), weights_num_classes(state)
+    return (checkpoint_classes(ckpt.get('meta')), weights_num_classes(state),
+            is_plain_detector_state(state))
+
+
+def read_checkpoint_classes(checkpoint: str
+                            ) -> Tuple[Optional[Tuple[str, ...]],
+                                       Optional[int]]:
+    """``(class names stored in the checkpoint or None, class count of its
+    box classifier or None)`` (:func:`read_checkpoint_info`)."""
+    return read_checkpoint_info(checkpoint)[:2]
+
+
+def plain_checkpoint_error(checkpoint: str, config_name: str) -> str:
+    """Why a plain detector checkpoint cannot be used with a video model's
+    config, and what to do instead."""
+    return (f'{checkpoint} is a plain mmdet detector checkpoint (no '
+            f'detector./track_head. keys), but {config_name} is a video '
+            'model with a track head it does not hold. Track it without '
+            'training by giving the detector\'s own mmdet config (e.g. '
+            'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py) as CONFIG, or '
+            'train a video model from it: tools/train.py CONFIG '
+            '--load-detector CHECKPOINT')
 
 
 def config_classes(cfg: Config) -> Optional[Tuple[str, ...]]:
-    """Classes a config names for its model: its test dataset's
-    ``metainfo.classes``, else the categories of its test json when that
-    file exists; None otherwise."""
+    """Classes a config names for its model: a wrapped detector's config
+    classes (``model_classes``, :mod:`vis.detector_config`), else its test
+    dataset's ``metainfo.classes``, else the categories of its test json
+    when that file exists; None otherwise."""
+    if cfg.get('model_classes'):
+        return tuple(cfg.model_classes)
     try:
         dataset = cfg.test_dataloader.dataset
     except (AttributeError, KeyError):

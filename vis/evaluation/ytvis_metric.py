@@ -34,25 +34,37 @@ def tracks_to_video_results(video_id, num_frames: int,
         video_id: the video's id in the json (int or str, kept as is).
         num_frames (int): the video's length.
         frames: per frame ``{'frame_id', 'ids' (N,), 'labels' (N,),
-            'scores' (N,), 'rles' (N RLE dicts)}``.
+            'scores' (N,), 'rles' (N RLE dicts)}`` and, from a tracker that
+            confirms tracks after a few frames, ``'confirmed'`` (N,) bool.
 
     Returns:
         list[dict]: one ``{'video_id', 'label', 'score', 'segmentations'}``
         per track id: the label is the track's most frequent label, the score
-        its mean score, and frames without the track hold ``None``.
+        its mean score, and frames without the track hold ``None``. With
+        ``'confirmed'`` flags, a track never confirmed is left out and a
+        confirmed one keeps its frames from before its confirmation
+        (back-filled: offline, the whole track is known).
     """
     tracks: Dict[int, dict] = defaultdict(
-        lambda: dict(labels=[], scores=[], segs=[None] * num_frames))
+        lambda: dict(labels=[], scores=[], segs=[None] * num_frames,
+                     confirmed=False))
     for frame in frames:
-        for tid, label, score, rle in zip(frame['ids'], frame['labels'],
-                                          frame['scores'], frame['rles']):
+        confirmed = frame.get('confirmed')
+        if confirmed is None:
+            confirmed = np.ones(len(frame['ids']), dtype=bool)
+        for tid, label, score, rle, sure in zip(
+                frame['ids'], frame['labels'], frame['scores'],
+                frame['rles'], confirmed):
             track = tracks[int(tid)]
             track['labels'].append(int(label))
             track['scores'].append(float(score))
             track['segs'][frame['frame_id']] = rle
+            track['confirmed'] |= bool(sure)
     results = []
     for tid in sorted(tracks):
         track = tracks[tid]
+        if not track['confirmed']:
+            continue
         results.append(dict(
             video_id=video_id,
             label=int(np.bincount(track['labels']).argmax()),
@@ -135,11 +147,14 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
         compressed RLEs of its instances scoring at least ``score_thr``."""
         pred = sample.pred_track_instances
         pred = pred[pred.scores >= self.score_thr]
-        return dict(frame_id=int(sample.frame_id),
-                    ids=pred.instances_id.cpu().numpy(),
-                    labels=pred.labels.cpu().numpy(),
-                    scores=pred.scores.cpu().numpy(),
-                    rles=frame_rles(pred))
+        record = dict(frame_id=int(sample.frame_id),
+                      ids=pred.instances_id.cpu().numpy(),
+                      labels=pred.labels.cpu().numpy(),
+                      scores=pred.scores.cpu().numpy(),
+                      rles=frame_rles(pred))
+        if 'confirmed' in pred:  # trackers that confirm tracks late
+            record['confirmed'] = pred.confirmed.cpu().numpy()
+        return record
 
     def _close_video(self, video_id, num_frames: int,
                      frames: Sequence[dict]) -> None:

@@ -1,5 +1,10 @@
+from .assignment_tracker import AssignmentTracker
 from .channels_last_roi_extractor import ChannelsLastRoIExtractor
 from .cosine_embed_head import CosineRoIEmbedHead
+from .detector_init import (DetectorCheckpointInit, LoadReport,
+                            is_plain_detector_state, map_detector_state,
+                            match_source_classes, split_detector_state)
+from .tracked_detector import TrackedDetector, shared_fc_features
 from .embedding_memory_tracker import (EmbeddingMemory,
                                        EmbeddingMemoryTracker, greedy_assign)
 from .fast_mask_head import RLEFCNMaskHead
@@ -9,9 +14,13 @@ from .temporal_roi_extractor import (TemporalRoIExtractor,
                                      temporal_extractors, temporal_support)
 
 __all__ = [
-    'ChannelsLastRoIExtractor', 'CosineRoIEmbedHead', 'EmbeddingMemory',
+    'AssignmentTracker', 'ChannelsLastRoIExtractor', 'CosineRoIEmbedHead',
+    'DetectorCheckpointInit', 'TrackedDetector', 'EmbeddingMemory',
+    'LoadReport', 'is_plain_detector_state', 'map_detector_state',
+    'match_source_classes', 'split_detector_state',
     'EmbeddingMemoryTracker',
     'FeatureMemory', 'OnlineMaskTrackRCNN', 'RLEFCNMaskHead',
     'TemporalMaskTrackRCNN', 'TemporalRoIExtractor',
-    'greedy_assign', 'temporal_extractors', 'temporal_support'
+    'greedy_assign', 'shared_fc_features', 'temporal_extractors',
+    'temporal_support'
 ]

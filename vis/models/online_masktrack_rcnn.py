@@ -13,6 +13,25 @@ from ..ops import roi_align_native
 from .channels_last_roi_extractor import ChannelsLastRoIExtractor
 
 
+def predict_video_online(model, inputs: Tensor,
+                         data_samples: TrackSampleList, rescale: bool = True,
+                         **kwargs) -> TrackSampleList:
+    """Run ``model.predict_frame`` over the frames of one video in order.
+
+    Args:
+        inputs (Tensor): (1, T, C, H, W) consecutive frames of a video.
+        data_samples (list[TrackDataSample]): one video's samples.
+    """
+    if len(data_samples) != 1:
+        raise ValueError(f'{type(model).__name__} predicts one video at a '
+                         'time (batch size 1)')
+    track_data_sample = data_samples[0]
+    for t in range(len(track_data_sample)):
+        model.predict_frame(inputs[:, t], track_data_sample[t],
+                            rescale=rescale, **kwargs)
+    return [track_data_sample]
+
+
 @MODELS.register_module()
 class OnlineMaskTrackRCNN(MaskTrackRCNN):
     """:class:`mmdet.models.vis.MaskTrackRCNN` with a per-frame
@@ -46,14 +65,8 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
             inputs (Tensor): (1, T, C, H, W) consecutive frames of a video.
             data_samples (list[TrackDataSample]): one video's samples.
         """
-        if len(data_samples) != 1:
-            raise ValueError(f'{type(self).__name__} predicts one video at '
-                             'a time (batch size 1)')
-        track_data_sample = data_samples[0]
-        for t in range(len(track_data_sample)):
-            self.predict_frame(inputs[:, t], track_data_sample[t],
-                               rescale=rescale, **kwargs)
-        return [track_data_sample]
+        return predict_video_online(self, inputs, data_samples,
+                                    rescale=rescale, **kwargs)
 
     def frame_features(self, img: Tensor) -> Tuple[Tuple[Tensor, ...],
                                                    Tuple[Tensor, ...]]:
