@@ -15,7 +15,7 @@ of the run):
    ``configs/masktrack_r50.py`` and ``configs/masktrack_x101_troi.py``, in
    fp32 and with AMP (mmengine's ``AmpOptimWrapper``, float16), on generated
    YouTube-VIS-layout videos (``vis.datasets.synthetic``) at 640x360, from
-   random weights (``load_from`` and every ``Pretrained`` init_cfg set to
+   random weights (``load_from`` and every checkpoint init_cfg set to
    None: nothing can be downloaded there): loss, seconds, peak memory;
 3. inference: ``VideoPredictor`` (network, tracking, copy to the host) of
    R50, X101 and X101+TRoI at 640x360 with random weights and the box
@@ -196,12 +196,14 @@ def run_gpu_tests(report: Report, timeout: float) -> None:
 
 # --------------------------------------------------------------- configs
 def without_pretrained(node):
-    """Every ``init_cfg`` of type Pretrained set to None, recursively (the
-    weights cannot be downloaded on the device)."""
+    """Every ``init_cfg`` that loads a checkpoint (``Pretrained``,
+    ``DetectorCheckpointInit``) set to None, recursively (the weights
+    cannot be downloaded on the device)."""
     if isinstance(node, dict):
         for key, value in list(node.items()):
             if key == 'init_cfg' and isinstance(value, dict) and \
-                    value.get('type') == 'Pretrained':
+                    value.get('type') in ('Pretrained',
+                                          'DetectorCheckpointInit'):
                 node[key] = None
             else:
                 without_pretrained(value)

@@ -7,7 +7,6 @@ model = dict(
     detector=dict(
         backbone=dict(depth=101),
         init_cfg=dict(
-            type='Pretrained',
             checkpoint='https://download.openmmlab.com/mmdetection/v2.0/'
             'mask_rcnn/mask_rcnn_r101_fpn_1x_coco/'
             'mask_rcnn_r101_fpn_1x_coco_20200204-1efe0ed5.pth')))

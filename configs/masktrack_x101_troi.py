@@ -5,7 +5,6 @@ model = dict(
     detector=dict(
         backbone=dict(type='ResNeXt', depth=101, groups=64, base_width=4),
         init_cfg=dict(
-            type='Pretrained',
             checkpoint='https://download.openmmlab.com/mmdetection/v2.0/'
             'mask_rcnn/mask_rcnn_x101_64x4d_fpn_1x_coco/'
             'mask_rcnn_x101_64x4d_fpn_1x_coco_20200201-9352eb0d.pth')))

@@ -374,9 +374,12 @@ def test_gpu_check_configs_lose_every_pretrained_init():
     from mmengine.config import Config
     gpu_check = gpu_check_module()
     raw = Config.fromfile(osp.join(ROOT, 'configs', 'masktrack_x101_troi.py'))
-    assert raw.model.detector.init_cfg.type == 'Pretrained'
+    assert raw.model.detector.init_cfg.type == 'DetectorCheckpointInit'
+    assert raw.model.detector.init_cfg.checkpoint.endswith(
+        'mask_rcnn_x101_64x4d_fpn_1x_coco_20200201-9352eb0d.pth')
     cfg = gpu_check.load_config('configs/masktrack_x101_troi.py', (160, 96))
     assert 'Pretrained' not in cfg.pretty_text and cfg.load_from is None
+    assert 'DetectorCheckpointInit' not in cfg.pretty_text
     assert cfg.model.detector.backbone.depth == 101
     resizes = [t for t in cfg.train_dataloader.dataset.pipeline[1].transforms
                if t.type == 'Resize']

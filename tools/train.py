@@ -1,7 +1,19 @@
 """Train a video instance segmentation model.
 
     python tools/train.py CONFIG [--data-root DIR] [--work-dir DIR] [--resume]
-        [--class-map FILE] [--tensorboard] [--amp]
+        [--load-detector CKPT] [--class-map FILE] [--val-class-map FILE]
+        [--tensorboard] [--amp]
+
+``--load-detector CKPT`` starts the video model's detector from a plain
+mmdet detector checkpoint (mmdet's COCO Mask R-CNN, or one's own): every
+tensor of the same name and shape is loaded; the class-specific rows of
+``fc_cls`` (background kept last), ``fc_reg`` and ``conv_logits`` are
+copied for every training class that matches a checkpoint class by name
+(``--class-map FILE``: a json ``{"training class": "checkpoint class" or
+null}``); other classes start fresh. A table of what was loaded is printed.
+A plain detector checkpoint given as the config's ``load_from`` is loaded
+the same way; any other ``load_from`` must match the model's tensors.
+Precedence: ``--resume`` over ``--load-detector`` over ``load_from``.
 
 ``--tensorboard`` (or ``tensorboard = True`` in the config) adds mmengine's
 TensorboardVisBackend beside the local json log; ``tools/plot_logs.py
@@ -17,13 +29,15 @@ warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
                               apply_data_root, apply_training_classes,
                               close_distributed, enable_tensorboard,
-                              load_tool_config, run_tool)
+                              load_tool_config, read_checkpoint_info,
+                              run_tool)
 from vis.datasets.classes import ClassMismatchError  # noqa: E402
 from vis.engine import NonFiniteLossError  # noqa: E402
 
@@ -44,10 +58,21 @@ def parse_args(argv=None):
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by total batch size / '
                         'auto_scale_lr.base_batch_size')
+    parser.add_argument('--load-detector', metavar='CKPT',
+                        help='initialise the detector from a plain mmdet '
+                        'detector checkpoint (path or URL), class rows '
+                        'mapped by name; overrides the config\'s load_from')
     parser.add_argument('--class-map', metavar='FILE',
-                        help='json {"valid class": "train class" or null} '
-                        'renaming the validation split\'s categories to the '
-                        'training classes (see configs/class_maps/)')
+                        help='json {"data class": "model class" or null}: '
+                        'with --load-detector (or a plain detector '
+                        'load_from / init checkpoint), training classes -> '
+                        'the checkpoint\'s classes; otherwise the '
+                        'validation split\'s categories -> the training '
+                        'classes (see configs/class_maps/)')
+    parser.add_argument('--val-class-map', metavar='FILE',
+                        help='json renaming the validation split\'s '
+                        'categories to the training classes, when '
+                        '--class-map maps the detector\'s classes')
     parser.add_argument('--tensorboard', action='store_true',
                         help='also log to TensorBoard (WORK_DIR/<timestamp>/'
                         'vis_data; view with tensorboard --logdir WORK_DIR)')
@@ -61,7 +86,15 @@ def build_config(args) -> Config:
         apply_data_root(cfg, args.data_root, train=True, test_split='valid')
     # the model's classes are the training data's; the validation data is
     # matched to them by name now, not after hours of training
-    apply_training_classes(cfg, class_map=args.class_map)
+    detector_init = args.load_detector or (
+        not args.resume and plain_load_from(cfg))
+    val_map = args.val_class_map or (None if detector_init
+                                     else args.class_map)
+    classes = apply_training_classes(cfg, class_map=val_map)
+    if not args.resume:
+        init_detector_from(cfg, args.load_detector, classes,
+                           class_map=args.class_map if detector_init else None,
+                           plain_load_from=bool(detector_init))
     if cfg.get('val_evaluator') and not cfg.val_evaluator.get('output_dir'):
         # results.json of the last validation, never in the current folder
         cfg.val_evaluator['output_dir'] = osp.join(cfg.work_dir, 'val')
@@ -81,6 +114,78 @@ def build_config(args) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg
+
+
+def plain_load_from(cfg: Config) -> bool:
+    """Whether the config's ``load_from`` is a plain detector checkpoint."""
+    if not cfg.get('load_from'):
+        return False
+    return read_checkpoint_info(cfg.load_from)[2]
+
+
+def init_detector_from(cfg: Config, load_detector, classes,
+                       class_map=None, plain_load_from: bool = False) -> None:
+    """Start the detector from a plain detector checkpoint, class rows
+    mapped by name (``DetectorCheckpointInit`` as the detector's init_cfg):
+    ``--load-detector``, else a plain checkpoint given as ``load_from``;
+    an init_cfg of that type in the config gets the training classes."""
+    source = load_detector
+    if source is None and plain_load_from:
+        source = cfg.load_from
+        print_log(f'load_from {source} is a plain detector checkpoint: '
+                  'loaded into the detector, class rows mapped by name',
+                  'current')
+        cfg.load_from = None
+    elif source is not None and cfg.get('load_from'):
+        print_log(f'--load-detector {source} replaces load_from '
+                  f'{cfg.load_from}', 'current', level=30)
+        cfg.load_from = None
+    detector = cfg.model.get('detector')
+    if detector is None:
+        if source is not None:
+            raise ValueError(f'{cfg.filename}: the model holds no detector '
+                             'to load a detector checkpoint into')
+        return
+    if source is not None:
+        detector['init_cfg'] = dict(type='DetectorCheckpointInit',
+                                    checkpoint=source)
+    init_cfg = detector.get('init_cfg') or {}
+    if init_cfg.get('type') == 'DetectorCheckpointInit':
+        init_cfg['classes'] = list(classes)
+        if class_map:  # --class-map replaces the config's own
+            init_cfg['class_map'] = class_map
+
+
+def check_load_from(runner: Runner) -> None:
+    """A ``load_from`` checkpoint must fit the model: a load matching no
+    tensor, or a tensor of another shape, is an error (mmengine would skip
+    them with a warning and train from random weights)."""
+    load_from = runner.cfg.get('load_from')
+    if not load_from or runner.cfg.get('resume'):
+        return
+    from mmengine.runner.checkpoint import CheckpointLoader
+    ckpt = CheckpointLoader.load_checkpoint(load_from, map_location='cpu',
+                                            logger='silent')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    state = {(k[7:] if k.startswith('module.') else k): v
+             for k, v in state.items()}
+    model = runner.model.module if hasattr(runner.model, 'module') \
+        else runner.model
+    own = model.state_dict()
+    matched = [k for k in state if k in own]
+    if not matched:
+        raise SystemExit(
+            f'error: load_from {load_from} matches none of the model\'s '
+            f'tensors (checkpoint keys such as {list(state)[:3]}, model keys '
+            f'such as {list(own)[:3]})')
+    wrong = [f'{k}: checkpoint {tuple(state[k].shape)} vs model '
+             f'{tuple(own[k].shape)}' for k in matched
+             if hasattr(state[k], 'shape') and state[k].shape != own[k].shape]
+    if wrong:
+        raise SystemExit(
+            f'error: load_from {load_from} does not fit the model: '
+            f'{len(wrong)} tensor(s) of another shape, e.g. '
+            + '; '.join(wrong[:5]))
 
 
 def train(runner: Runner) -> None:
@@ -105,7 +210,9 @@ def main(argv=None):
         cfg = build_config(args)
     except (ClassMismatchError, FileNotFoundError, ValueError) as err:
         raise SystemExit(f'error: {err}') from None
-    train(Runner.from_cfg(cfg))
+    runner = Runner.from_cfg(cfg)
+    check_load_from(runner)
+    train(runner)
 
 
 if __name__ == '__main__':

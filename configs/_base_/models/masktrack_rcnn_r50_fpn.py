@@ -29,8 +29,16 @@ detector.train_cfg.rpn_proposal.update(dict(nms_pre=200, max_per_img=200))
 detector.train_cfg.rcnn.sampler.num = 128
 detector.test_cfg.rpn.update(dict(nms_pre=200, max_per_img=200))
 detector.test_cfg.rcnn.score_thr = 0.01
+# The whole detector starts from mmdet's COCO Mask R-CNN: every tensor of the
+# same shape loads, and the class rows of the box and mask heads are copied
+# for the classes whose names are COCO's (person, dog, cat, ...; the others
+# start fresh) -- vis.models.DetectorCheckpointInit, which prints a table of
+# what it loaded. The training classes are filled in by tools/train.py; to
+# map more names (sedan -> car, ...) train with --load-detector URL
+# --class-map configs/class_maps/ytvis2019_to_coco.json.
 detector.init_cfg = dict(
-    type='Pretrained',
+    type='DetectorCheckpointInit',
+    source_classes='CocoDataset',  # if the checkpoint stores no names
     checkpoint='https://download.openmmlab.com/mmdetection/v2.0/mask_rcnn/'
     'mask_rcnn_r50_fpn_1x_coco/mask_rcnn_r50_fpn_1x_coco_20200205-d4b0c5d6.pth')
 del _base_.model
