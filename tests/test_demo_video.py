@@ -300,3 +300,141 @@ def test_bad_stride_and_retain_flags_are_refused(flags, message, capsys):
                               + flags)
     assert err.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def region(y0, y1, x0, x1, shape=(64, 96)):
+    mask = np.zeros(shape, bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+#: hand-made model output per processed frame: (track ID, label, score,
+#: mask) at the clip's 64 x 96; label 1 overlaps label 0's track 1
+FAKE_A1 = region(0, 20, 0, 30)
+FAKE_B2 = region(10, 40, 20, 60)
+FAKE_A3 = region(45, 60, 70, 90)
+
+
+def fake_output(t):
+    out = [(2, 1, 0.95, FAKE_B2)]
+    if t < 4:
+        out.append((1, 0, 0.9, FAKE_A1))
+    if 2 <= t < 4:
+        out.append((3, 0, 0.7, FAKE_A3))
+    return out  # frame 4: no instance of class 0
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """VideoPredictor's model output replaced by :func:`fake_output` (the
+    network still runs; the output filter sees the fake instances)."""
+    from vis.apis import FrameInstances, VideoPredictor
+
+    def to_instances(self, *args, **kwargs):
+        found = fake_output(self.frame_index)
+        return FrameInstances(
+            boxes=np.zeros((len(found), 4), np.float32),
+            masks=np.stack([m for *_, m in found]),
+            labels=np.array([f[1] for f in found], np.int64),
+            scores=np.array([f[2] for f in found], np.float32),
+            track_ids=np.array([f[0] for f in found], np.int64),
+            class_names=self.class_names)
+
+    monkeypatch.setattr(VideoPredictor, '_to_instances', to_instances)
+
+
+def test_classes_and_class_masks_write_the_kept_class_only(
+        mp4, untrained_checkpoint, tiny_ytvis, fake_model, tmp_path,
+        capsys):
+    from vis.config_utils import category_names
+    names = category_names(osp.join(tiny_ytvis, 'train.json'))
+    out = tmp_path / 'classes'
+    stats = demo(mp4, CONFIG, untrained_checkpoint, '--out-dir', out,
+                 '--classes', names[0].upper().replace(' ', '_'),
+                 '--class-masks', '--binary-masks', '--no-overlay')
+    assert 'class_masks/' in capsys.readouterr().out
+    assert stats['tracks'] == 2
+    assert sorted(os.listdir(out / 'class_masks')) == \
+        [f'{i:06d}.png' for i in range(5)]
+    for t in range(5):
+        raw = cv2.imread(str(out / 'class_masks' / f'{t:06d}.png'),
+                         cv2.IMREAD_UNCHANGED)
+        assert raw.dtype == np.uint8 and raw.shape == (64, 96)
+        expected = np.zeros((64, 96), np.uint8)
+        for _, label, _, mask in fake_output(t):
+            if label == 0:
+                expected[mask] = 255
+        np.testing.assert_array_equal(raw, expected)
+        # the same pixels as the ID PNG's
+        id_map = read_id_png(str(out / 'masks' / f'{t:06d}.png'))
+        np.testing.assert_array_equal(raw == 255, id_map > 0)
+        assert set(np.unique(id_map)) <= {0, 1, 3}
+    assert not (cv2.imread(str(out / 'class_masks' / '000004.png'),
+                           cv2.IMREAD_UNCHANGED)).any()  # all black
+    assert not any('_id2' in n for n in os.listdir(out / 'binary_masks'))
+    pred = read_json(out / 'predictions.json')
+    assert pred['classes_kept'] == [names[0]]
+    assert pred['min_track_score'] == 0.5  # the --score-thr's default
+    assert pred['track_nms'] is True
+    assert {i['category'] for f in pred['frames']
+            for i in f['instances']} == {names[0]}
+    assert [(t['id'], t['first_frame'], t['last_frame'], t['num_frames'],
+             t['category'], t['category_id'], t['merged'])
+            for t in pred['tracks']] == [
+        (1, 0, 3, 4, names[0], 1, []), (3, 2, 3, 2, names[0], 1, [])]
+    assert pred['tracks'][0]['score'] == pytest.approx(0.9, abs=1e-5)
+
+
+def test_without_classes_every_class_is_in_the_class_masks(
+        mp4, untrained_checkpoint, fake_model, tmp_path):
+    out = tmp_path / 'all'
+    demo(mp4, CONFIG, untrained_checkpoint, '--out-dir', out,
+         '--class-masks', '--no-overlay', '--no-track-nms',
+         '--min-track-score', '0.8', '--max-frames', '3')
+    for t in range(3):
+        raw = cv2.imread(str(out / 'class_masks' / f'{t:06d}.png'),
+                         cv2.IMREAD_UNCHANGED)
+        expected = np.zeros((64, 96), bool)
+        for _, _, score, mask in fake_output(t):
+            if score >= 0.8:  # track 3 (0.7) is below --min-track-score
+                expected |= mask
+        np.testing.assert_array_equal(raw == 255, expected)
+        assert set(np.unique(raw)) <= {0, 255}
+    pred = read_json(out / 'predictions.json')
+    assert pred['track_nms'] is False and pred['min_track_score'] == 0.8
+    assert [t['id'] for t in pred['tracks']] == [1, 2]
+
+
+def test_an_interrupted_run_still_writes_the_tracks(
+        mp4, untrained_checkpoint, fake_model, monkeypatch, tmp_path):
+    from vis.apis import VideoPredictor
+    real = VideoPredictor.predict_frame
+
+    def predict_frame(self, image):
+        if self.frame_index == 3:
+            raise KeyboardInterrupt
+        return real(self, image)
+
+    monkeypatch.setattr(VideoPredictor, 'predict_frame', predict_frame)
+    out = tmp_path / 'stopped'
+    stats = demo(mp4, CONFIG, untrained_checkpoint, '--out-dir', out,
+                 '--no-overlay', '--class-masks')
+    assert stats['frames'] == 3
+    pred = read_json(out / 'predictions.json')
+    assert pred['complete'] is False and 'interrupted' in pred['error']
+    assert [(t['id'], t['num_frames']) for t in pred['tracks']] == \
+        [(1, 3), (2, 3), (3, 1)]  # frames 0, 1, 2 only
+    assert len(os.listdir(out / 'class_masks')) == 3
+
+
+def test_unknown_classes_are_refused_with_the_models_names(
+        mp4, untrained_checkpoint, tiny_ytvis, tmp_path):
+    from vis.config_utils import category_names
+    names = category_names(osp.join(tiny_ytvis, 'train.json'))
+    with pytest.raises(SystemExit) as err:
+        demo(mp4, CONFIG, untrained_checkpoint, '--out-dir', tmp_path / 'x',
+             '--classes', names[0], 'unicorn')
+    message = str(err.value)
+    assert "--classes: unknown classes ['unicorn']" in message
+    assert str(list(names)) in message
+    assert not (tmp_path / 'x' / 'predictions.json').exists()

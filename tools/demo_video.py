@@ -1,10 +1,16 @@
 """Segment and track every instance of a video, streaming frame by frame.
 
     python tools/demo_video.py INPUT CONFIG CHECKPOINT --out-dir DIR \
-        [--frame-stride N] [--retain-seconds S | --retain-frames N]
+        [--frame-stride N] [--retain-seconds S | --retain-frames N] \
+        [--classes NAME [NAME ...]] [--class-masks] [--min-track-score S]
 
 INPUT is a video file (mp4 or anything OpenCV decodes), a folder of frames
-(sorted by name) or a camera index (0, 1, ...). Writes:
+(sorted by name) or a camera index (0, 1, ...). CONFIG is a video model's
+config, or a plain mmdet instance-segmentation config (a file, or a scoped
+name such as ``mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py`` with the
+published COCO checkpoint) whose detector is then tracked without training;
+its tracks are shown once confirmed (on their third frame by default).
+Writes:
 
     DIR/overlay.mp4       the frames with masks, contours, class, score, ID
     DIR/masks/NNNNNN.png  one ID PNG per processed frame, named by its index
@@ -15,8 +21,30 @@ INPUT is a video file (mp4 or anything OpenCV decodes), a folder of frames
                           either with vis.visualization.export.read_id_png)
     DIR/binary_masks/NNNNNN_idK.png   with --binary-masks: one black and
                           white PNG per instance and frame
+    DIR/class_masks/NNNNNN.png  with --class-masks: one 8-bit black (0) and
+                          white (255) PNG per processed frame, the union of
+                          the masks of every instance output (all black
+                          when there is none), e.g. with --classes "cell
+                          phone" where the phones are
     DIR/predictions.json  per frame: track ID, class, score, box and mask
-                          (compressed RLE) of every instance
+                          (compressed RLE) of every instance; at the end
+                          "tracks", one entry per track output: ID, class
+                          (its most frequent), first and last frame, frame
+                          count, mean score, the IDs merged into it (for
+                          the tracks whose mean over the whole run reaches
+                          --min-track-score; also when it is interrupted);
+                          the header records classes_kept, min_track_score
+                          and track_nms
+
+``--classes NAME [NAME ...]`` outputs those classes only (names as the model
+has them, case-insensitive, ``_`` = space; an unknown name is an error that
+lists the model's classes). A track is output only once the mean score of
+its frames so far reaches ``--min-track-score`` (default: the
+``--score-thr``, 0.5 unless given; the decision is causal, so a track is
+hidden while its mean is low and shown from the frame it reaches the bar);
+flickering false detections then stay hidden. Duplicate tracks of one
+object (masks overlapping in most of their shared frames) are merged into
+the higher-scoring one, which keeps its ID, unless ``--no-track-nms``.
 
 ``--frame-stride N`` processes source frames 0, N, 2N, ... (the others are
 not decoded); the outputs keep the source frame indices, the overlay plays
@@ -83,6 +111,19 @@ def parse_args(argv=None):
                         help='instances scoring below are not output')
     parser.add_argument('--binary-masks', action='store_true',
                         help='also write one black/white PNG per instance')
+    parser.add_argument('--classes', nargs='+', metavar='NAME',
+                        help='output these classes only, e.g. --classes '
+                        '"cell phone" person (case-insensitive, _ = space)')
+    parser.add_argument('--class-masks', action='store_true',
+                        help='also write class_masks/NNNNNN.png per frame: '
+                        'white (255) where any instance output is, else '
+                        'black (0)')
+    parser.add_argument('--min-track-score', type=float, metavar='S',
+                        help='output a track only once the mean score of '
+                        'its frames so far reaches S (default: the '
+                        '--score-thr)')
+    parser.add_argument('--no-track-nms', action='store_true',
+                        help='do not merge duplicate tracks of one object')
     parser.add_argument('--no-overlay', action='store_true',
                         help='do not write overlay.mp4')
     parser.add_argument('--max-frames', type=int,
@@ -117,7 +158,8 @@ class DemoOutputs:
     """The files one demo run writes, frame by frame."""
 
     def __init__(self, out_dir: str, header: dict, fps: float,
-                 overlay: bool, binary_masks: bool) -> None:
+                 overlay: bool, binary_masks: bool,
+                 class_masks: bool = False) -> None:
         self.out_dir = out_dir
         self.mask_dir = osp.join(out_dir, 'masks')
         os.makedirs(self.mask_dir, exist_ok=True)
@@ -125,6 +167,10 @@ class DemoOutputs:
         if binary_masks:
             self.binary_dir = osp.join(out_dir, 'binary_masks')
             os.makedirs(self.binary_dir, exist_ok=True)
+        self.class_dir = None
+        if class_masks:
+            self.class_dir = osp.join(out_dir, 'class_masks')
+            os.makedirs(self.class_dir, exist_ok=True)
         self.overlay = Mp4Writer(osp.join(out_dir, 'overlay.mp4'), fps) \
             if overlay else None
         self.json = PredictionsJsonWriter(
@@ -144,6 +190,10 @@ class DemoOutputs:
                 if mask.any():
                     path = osp.join(self.binary_dir, f'{stem}_id{tid}.png')
                     cv2.imwrite(path, mask.astype('uint8') * 255)
+        if self.class_dir:  # from the id map: the ID PNG's pixels exactly
+            path = osp.join(self.class_dir, stem + '.png')
+            if not cv2.imwrite(path, (id_map > 0).astype('uint8') * 255):
+                raise OSError(f'{path}: cannot write PNG')
         if self.overlay is not None:
             self.overlay.write(draw_instances(
                 image, masks, instances.track_ids, instances.label_names(),
@@ -152,10 +202,15 @@ class DemoOutputs:
             masks, instances.track_ids, instances.labels, instances.scores,
             instances.class_names))
 
-    def close(self, error=None) -> None:
+    def close(self, error=None, tracks=None) -> None:
+        """Finish the files; ``tracks`` (the predictor's track summary)
+        goes to predictions.json."""
         if self.overlay is not None:
             self.overlay.close()
-        self.json.close(error, extra=dict(id_png=self.id_pngs.describe()))
+        extra = dict(id_png=self.id_pngs.describe())
+        if tracks is not None:
+            extra['tracks'] = tracks
+        self.json.close(error, extra=extra)
 
 
 def retention_options(args, source_fps) -> dict:
@@ -177,8 +232,9 @@ def retention_options(args, source_fps) -> dict:
 
 
 def run_demo(args) -> dict:
-    """Run the demo; returns the frame count, the two frame rates and the
-    tracker's retain window (``num_frames_retain``, ``retention``)."""
+    """Run the demo; returns the frame count, the two frame rates, the
+    tracker's retain window (``num_frames_retain``, ``retention``) and the
+    number of tracks output (``tracks``)."""
     if args.trust_checkpoint:
         set_checkpoint_trust(True)
     source = FrameSource(args.input, max_frames=args.max_frames,
@@ -187,11 +243,19 @@ def run_demo(args) -> dict:
     cfg_options = dict(args.cfg_options or {})
     cfg_options.update(retention_options(args, source_fps))
     from vis.apis import VideoPredictor  # after the input is known good
-    predictor = VideoPredictor(args.config, args.checkpoint,
-                               device=args.device, score_thr=args.score_thr,
-                               cfg_options=cfg_options or None,
-                               fps=source_fps,
-                               frame_stride=args.frame_stride)
+    min_track_score = (args.score_thr if args.min_track_score is None
+                       else args.min_track_score)
+    try:
+        predictor = VideoPredictor(
+            args.config, args.checkpoint, device=args.device,
+            score_thr=args.score_thr, cfg_options=cfg_options or None,
+            fps=source_fps, frame_stride=args.frame_stride,
+            classes=args.classes, min_track_score=min_track_score,
+            track_nms=not args.no_track_nms)
+    except ValueError as err:
+        if args.classes and 'unknown classes' in str(err):
+            raise SystemExit(f'error: --classes: {err}')
+        raise
     retention = predictor.retention()
     print(f'tracks unseen for more than {retention} are forgotten'
           + (f' (every {args.frame_stride}-th source frame is processed)'
@@ -199,13 +263,17 @@ def run_demo(args) -> dict:
     header = dict(source=str(args.input), config=args.config,
                   checkpoint=args.checkpoint,
                   classes=list(predictor.class_names),
-                  score_thr=args.score_thr, fps=source_fps,
+                  score_thr=args.score_thr,
+                  classes_kept=list(predictor.output_filter.kept_classes),
+                  min_track_score=min_track_score,
+                  track_nms=not args.no_track_nms, fps=source_fps,
                   frame_stride=args.frame_stride,
                   num_frames_retain=predictor.num_frames_retain)
     overlay_fps = args.fps or (source_fps or source.fps) / args.frame_stride
     outputs = DemoOutputs(args.out_dir, header, overlay_fps,
                           overlay=not args.no_overlay,
-                          binary_masks=args.binary_masks)
+                          binary_masks=args.binary_masks,
+                          class_masks=args.class_masks)
     model_seconds = 0.0
     frames = 0
     start = time.perf_counter()
@@ -227,20 +295,23 @@ def run_demo(args) -> dict:
                  f'reading the frame after {frames} processed frames')
         error = f'{where}: {err}'
         raise
-    finally:
-        outputs.close(error)
+    finally:  # the tracks summary, also of an interrupted run
+        tracks = predictor.track_summary()
+        outputs.close(error, tracks=tracks)
     total = time.perf_counter() - start
     stats = dict(frames=frames,
                  model_fps=frames / model_seconds if model_seconds else 0.0,
                  end_to_end_fps=frames / total if total else 0.0,
                  num_frames_retain=predictor.num_frames_retain,
-                 retention=retention, frame_stride=args.frame_stride)
+                 retention=retention, frame_stride=args.frame_stride,
+                 tracks=len(tracks))
     print(f'{frames} frames: {stats["model_fps"]:.2f} frames/s model only '
           f'(network + tracking), {stats["end_to_end_fps"]:.2f} frames/s end '
           'to end (decode, model, drawing, encoding, writing)')
     written = (['overlay.mp4'] * (not args.no_overlay)
-               + ['masks/', 'predictions.json']
-               + ['binary_masks/'] * args.binary_masks)
+               + ['masks/', f'predictions.json ({len(tracks)} tracks)']
+               + ['binary_masks/'] * args.binary_masks
+               + ['class_masks/'] * args.class_masks)
     print(f'wrote {", ".join(written)} in {args.out_dir}')
     return stats
 

@@ -1,4 +1,6 @@
 """High-level use of trained models."""
-from .video_predictor import FrameInstances, VideoPredictor
+from .frame_instances import FrameInstances
+from .track_filter import TrackOutputFilter
+from .video_predictor import VideoPredictor
 
-__all__ = ['FrameInstances', 'VideoPredictor']
+__all__ = ['FrameInstances', 'TrackOutputFilter', 'VideoPredictor']

@@ -12,10 +12,8 @@ Memory stays bounded whatever the video length: nothing per frame is kept
 except the tracker's memory of the tracks seen within its retain window and,
 for TRoI models, the FPN features of the last few frames.
 """
-import os.path as osp
 import time
-from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -27,43 +25,14 @@ from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
 from mmdet.registry import MODELS
 
 from ..config_utils import (checkpoint_classes, config_classes,
-                            resolve_model_classes, set_num_classes,
-                            weights_num_classes)
+                            plain_checkpoint_error, resolve_model_classes,
+                            set_num_classes, weights_num_classes)
+from ..detector_config import (is_plain_detector_config, load_config,
+                               video_config_from_detector)
+from ..models.detector_init import is_plain_detector_state
 from ..structures import dense_masks
-
-
-@dataclass
-class FrameInstances:
-    """Tracked instances of one frame, at the frame's own resolution.
-
-    Attributes:
-        boxes (ndarray): (N, 4) float32 as (x1, y1, x2, y2) in pixels.
-        masks (ndarray): (N, H, W) bool.
-        labels (ndarray): (N,) int64 class indices into ``class_names``.
-        scores (ndarray): (N,) float32 detection scores.
-        track_ids (ndarray): (N,) int64 track IDs, >= 1 and stable over the
-            video (0 is left for background in ID masks).
-        class_names (tuple[str]): names of the model's classes.
-    """
-    boxes: np.ndarray
-    masks: np.ndarray
-    labels: np.ndarray
-    scores: np.ndarray
-    track_ids: np.ndarray
-    class_names: tuple
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-    def select(self, keep: np.ndarray) -> 'FrameInstances':
-        """The instances where ``keep`` (N,) bool (or an index array) is
-        set."""
-        return FrameInstances(self.boxes[keep], self.masks[keep],
-                              self.labels[keep], self.scores[keep],
-                              self.track_ids[keep], self.class_names)
-
-    def label_names(self) -> list:
-        return [self.class_names[i] for i in self.labels]
+from .frame_instances import FrameInstances
+from .track_filter import TrackOutputFilter
 
 
 def _frame_pipeline(cfg: Config) -> Compose:
@@ -96,7 +65,8 @@ class VideoPredictor:
             :mod:`vis.compat`).
         device (str): 'cpu', 'cuda', 'cuda:1', ...
         score_thr (float): instances scoring below are dropped from the
-            output (the tracker still sees every detection).
+            output (the tracker, and the running track scores of
+            ``output_filter``, still see every detection).
         cfg_options (dict, optional): config keys to override.
         fps (float, optional): frame rate of the source video, given to the
             tracker (:meth:`~vis.models.retention.TrackRetention.
@@ -105,6 +75,23 @@ class VideoPredictor:
         frame_stride (int): every ``frame_stride``-th source frame is
             passed to :meth:`predict_frame` (the tracker's frames are then
             ``frame_stride / fps`` seconds apart).
+        classes (list[str], optional): names of the classes to output,
+            matched to the model's ``class_names`` case-insensitively with
+            ``_`` as a space (``'cell phone'`` = ``'Cell_Phone'``); None
+            outputs every class. A name the model does not know raises
+            ``ValueError`` here, before any frame.
+        min_track_score (float): a track is output only while its running
+            mean score (over every frame of it so far, this one included)
+            is at least this: a causal decision, so a weak track stays
+            hidden until its mean reaches the bar and is shown from then on.
+        track_nms (bool): merge duplicate tracks, i.e. two tracks whose
+            masks overlap (IoU >= 0.5) in at least half of the frames they
+            share, after 3 shared frames: the weaker one then carries the
+            stronger one's ID.
+
+    The output goes through ``output_filter``, a
+    :class:`~vis.apis.track_filter.TrackOutputFilter` (reset with the
+    video); :meth:`track_summary` lists the tracks output so far.
 
     The class names follow the project's one rule
     (:func:`vis.config_utils.resolve_model_classes`): the names stored in
@@ -118,12 +105,19 @@ class VideoPredictor:
         num_frames_retain (int): the tracker's retain window in frames
             (computed at construction, so a window in seconds without a
             frame rate is refused here, not at the first frame).
+        output_filter (TrackOutputFilter): what :meth:`predict_frame`
+            applies to the model's output (it holds ``score_thr``; the
+            model's own output is not thresholded, so the filter's running
+            track scores see every tracked detection).
     """
 
     def __init__(self, config: Union[str, Config, None], checkpoint: str,
                  device: str = 'cpu', score_thr: float = 0.0,
                  cfg_options: Optional[dict] = None,
-                 fps: Optional[float] = None, frame_stride: int = 1) -> None:
+                 fps: Optional[float] = None, frame_stride: int = 1,
+                 classes: Optional[Sequence[str]] = None,
+                 min_track_score: float = 0.0,
+                 track_nms: bool = True) -> None:
         init_default_scope('mmdet')
         ckpt = CheckpointLoader.load_checkpoint(
             checkpoint, map_location='cpu', logger='silent')
@@ -140,13 +134,16 @@ class VideoPredictor:
             cfg = config.copy()
             config_name = cfg.filename or 'the given Config'
         else:
-            if not osp.isfile(config):
-                raise FileNotFoundError(f'config {config} does not exist')
-            cfg = Config.fromfile(config)
+            cfg = load_config(config)  # a file or a scoped mmdet:: name
             config_name = config
+        if is_plain_detector_config(cfg):
+            # a plain mmdet detector: tracked without training
+            cfg = video_config_from_detector(cfg, config_name)
         if cfg_options:
             cfg.merge_from_dict(cfg_options)
         state = _state_dict(ckpt, checkpoint)
+        if is_plain_detector_state(state) and not cfg.get('detector_config'):
+            raise ValueError(plain_checkpoint_error(checkpoint, config_name))
         # the checkpoint is already loaded: read its names and class count
         # here (what read_checkpoint_classes would load it again for)
         trained = checkpoint_classes(meta)
@@ -176,6 +173,12 @@ class VideoPredictor:
         self.pipeline = _frame_pipeline(cfg)
         self.frame_index = 0
         self.last_model_seconds = 0.0
+        # unknown class names fail here, before any frame
+        self.output_filter = TrackOutputFilter(
+            self.class_names, classes=classes, score_thr=score_thr,
+            min_track_score=min_track_score,
+            nms_iou=0.5 if track_nms else None)
+        self.frame_stride = frame_stride
 
     def retention(self) -> str:
         """The tracker's retain window in words, e.g. ``'2.0 s (20 frames at
@@ -187,6 +190,14 @@ class VideoPredictor:
         """Start a new video: the next frame is frame 0 and every track and
         remembered feature is forgotten."""
         self.frame_index = 0
+        self.output_filter.reset()
+
+    def track_summary(self) -> list:
+        """The tracks of the current video output so far (one dict each,
+        see :meth:`~vis.apis.track_filter.TrackOutputFilter.summary`;
+        ``first_frame`` / ``last_frame`` are source frame indices, i.e.
+        processed frame index * ``frame_stride``)."""
+        return self.output_filter.summary()
 
     @torch.no_grad()
     def predict_frame(self, image: np.ndarray) -> FrameInstances:
@@ -196,10 +207,13 @@ class VideoPredictor:
             image (ndarray): (H, W, 3) uint8 BGR, as ``cv2.imread`` gives.
 
         Returns:
-            FrameInstances: the frame's instances scoring at least
-            ``score_thr``, highest score first. ``last_model_seconds`` is
-            then the time the model took (network, tracking and copying the
-            results to the host), without reading and resizing the frame.
+            FrameInstances: the frame's instances of the kept ``classes``
+            scoring at least ``score_thr`` whose track's mean score so far
+            reaches ``min_track_score`` (duplicate tracks merged, see
+            ``output_filter``), highest score first.
+            ``last_model_seconds`` is then the time the model took (network,
+            tracking and copying the results to the host), without reading
+            and resizing the frame or the output filter.
         """
         if not (isinstance(image, np.ndarray) and image.ndim == 3
                 and image.shape[2] == 3):
@@ -216,13 +230,21 @@ class VideoPredictor:
         sample = self.model.test_step(batch)[0][0]
         instances = self._to_instances(sample.pred_track_instances)
         self.last_model_seconds = time.perf_counter() - start
+        if t == 0:
+            self.output_filter.reset()
+        instances = self.output_filter(t * self.frame_stride, instances)
         self.frame_index += 1
         return instances
 
     def _to_instances(self, pred) -> FrameInstances:
-        keep = pred.scores >= self.score_thr
-        order = torch.argsort(pred.scores[keep], descending=True)
-        pred = pred[keep][order]
+        """Every tracked instance of the frame (``score_thr`` is applied by
+        ``output_filter``), highest score first; a tracker that confirms
+        tracks after a few frames (``confirmed``) shows confirmed ones
+        only."""
+        if 'confirmed' in pred:
+            pred = pred[pred.confirmed]
+        order = torch.argsort(pred.scores, descending=True)
+        pred = pred[order]
         return FrameInstances(
             boxes=pred.bboxes.float().cpu().numpy().reshape(-1, 4),
             masks=dense_masks(pred.masks),
@@ -240,4 +262,3 @@ def _state_dict(ckpt, name: str) -> dict:
     state = ckpt.get('state_dict', ckpt)
     return {(k[7:] if k.startswith('module.') else k): v
             for k, v in state.items()}
-
