@@ -226,3 +226,18 @@ def test_the_shipped_plain_detector_configs_wrap(name):
     assert cfg.model.type == 'TrackedDetector'
     assert cfg.model_classes == ('disc', 'box', 'triangle', 'ring', 'cross')
     assert cfg.test_evaluator.type == 'YouTubeVISVideoMetric'
+
+
+def test_test_tool_refuses_a_checkpoint_of_another_architecture(
+        untrained_checkpoint, tiny_ytvis, tmp_path):
+    ckpt = torch.load(untrained_checkpoint, map_location='cpu',
+                      weights_only=True)
+    key = 'detector.neck.lateral_convs.0.conv.weight'
+    ckpt['state_dict'][key] = torch.zeros(5, 16, 1, 1)
+    bad = str(tmp_path / 'other.pth')
+    torch.save(ckpt, bad)
+    proc = run_tool('test.py', VIDEO_CONFIG, bad, '--data-root', tiny_ytvis,
+                    '--work-dir', str(tmp_path / 'w'))
+    assert proc.returncode != 0
+    assert key in proc.stderr and '(5, 16, 1, 1)' in proc.stderr
+    assert not osp.exists(tmp_path / 'w' / 'results.json')

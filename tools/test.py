@@ -36,6 +36,7 @@ from mmengine.runner import Runner  # noqa: E402
 import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
                               apply_data_root, apply_model_classes,
+                              check_checkpoint_fits,
                               close_distributed, config_classes,
                               load_tool_config, plain_checkpoint_error,
                               read_checkpoint_info, resolve_model_classes,
@@ -128,6 +129,10 @@ def main(argv=None):
     except (ClassMismatchError, FileNotFoundError, ValueError) as err:
         raise SystemExit(f'error: {err}') from None
     runner = Runner.from_cfg(cfg)
+    try:  # before any inference: a checkpoint of another architecture
+        check_checkpoint_fits(runner.model, args.checkpoint)
+    except ValueError as err:
+        raise SystemExit(f'error: {err}') from None
     metrics = runner.test()
     stats = {k.split('/')[-1]: v for k, v in (metrics or {}).items()}
     if runner.rank == 0 and stats:

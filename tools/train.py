@@ -35,6 +35,7 @@ from mmengine.runner import Runner  # noqa: E402
 import vis  # noqa: E402,F401  (registers the project's modules)
 from vis.config_utils import (add_common_arguments,  # noqa: E402
                               apply_data_root, apply_training_classes,
+                              check_checkpoint_fits,
                               close_distributed, enable_tensorboard,
                               load_tool_config, read_checkpoint_info,
                               run_tool)
@@ -156,38 +157,6 @@ def init_detector_from(cfg: Config, load_detector, classes,
             init_cfg['class_map'] = class_map
 
 
-def check_load_from(runner: Runner) -> None:
-    """A ``load_from`` checkpoint must fit the model: a load matching no
-    tensor, or a tensor of another shape, is an error (mmengine would skip
-    them with a warning and train from random weights)."""
-    load_from = runner.cfg.get('load_from')
-    if not load_from or runner.cfg.get('resume'):
-        return
-    from mmengine.runner.checkpoint import CheckpointLoader
-    ckpt = CheckpointLoader.load_checkpoint(load_from, map_location='cpu',
-                                            logger='silent')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    state = {(k[7:] if k.startswith('module.') else k): v
-             for k, v in state.items()}
-    model = runner.model.module if hasattr(runner.model, 'module') \
-        else runner.model
-    own = model.state_dict()
-    matched = [k for k in state if k in own]
-    if not matched:
-        raise SystemExit(
-            f'error: load_from {load_from} matches none of the model\'s '
-            f'tensors (checkpoint keys such as {list(state)[:3]}, model keys '
-            f'such as {list(own)[:3]})')
-    wrong = [f'{k}: checkpoint {tuple(state[k].shape)} vs model '
-             f'{tuple(own[k].shape)}' for k in matched
-             if hasattr(state[k], 'shape') and state[k].shape != own[k].shape]
-    if wrong:
-        raise SystemExit(
-            f'error: load_from {load_from} does not fit the model: '
-            f'{len(wrong)} tensor(s) of another shape, e.g. '
-            + '; '.join(wrong[:5]))
-
-
 def train(runner: Runner) -> None:
     """Train, then shut the process group down.
 
@@ -211,7 +180,11 @@ def main(argv=None):
     except (ClassMismatchError, FileNotFoundError, ValueError) as err:
         raise SystemExit(f'error: {err}') from None
     runner = Runner.from_cfg(cfg)
-    check_load_from(runner)
+    if cfg.get('load_from') and not cfg.get('resume'):
+        try:  # before any training step
+            check_checkpoint_fits(runner.model, cfg.load_from, 'load_from')
+        except ValueError as err:
+            raise SystemExit(f'error: {err}') from None
     train(runner)
 
 

@@ -350,6 +350,42 @@ def read_checkpoint_classes(checkpoint: str
     return read_checkpoint_info(checkpoint)[:2]
 
 
+def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str,
+                          what: str = 'checkpoint') -> None:
+    """Raise ``ValueError`` when a checkpoint does not fit ``model``: it
+    matches none of its tensors, or tensors of the same name have other
+    shapes (named, with both shapes). mmengine's non-strict load would skip
+    them with a warning and run with random weights. A plain detector
+    checkpoint is compared with a model's ``detector.`` tensors when the
+    model loads it there (:class:`vis.models.TrackedDetector`)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from .models.detector_init import is_plain_detector_state
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
+                                            logger='silent')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    state = {(k[7:] if k.startswith('module.') else k): v
+             for k, v in state.items()}
+    model = getattr(model, 'module', model)  # DDP
+    own = model.state_dict()
+    if type(model).__name__ == 'TrackedDetector' and \
+            is_plain_detector_state(state):
+        state = {'detector.' + k: v for k, v in state.items()}
+    matched = [k for k in state if k in own]
+    if not matched:
+        raise ValueError(
+            f'{what} {checkpoint} matches none of the model\'s tensors '
+            f'(checkpoint keys such as {list(state)[:3]}, model keys such '
+            f'as {list(own)[:3]})')
+    wrong = [f'{k}: checkpoint {tuple(state[k].shape)} vs model '
+             f'{tuple(own[k].shape)}' for k in matched
+             if hasattr(state[k], 'shape') and state[k].shape != own[k].shape]
+    if wrong:
+        raise ValueError(
+            f'{what} {checkpoint} does not fit the model: {len(wrong)} '
+            'tensor(s) of another shape, e.g. ' + '; '.join(wrong[:5]))
+
+
 def plain_checkpoint_error(checkpoint: str, config_name: str) -> str:
     """Why a plain detector checkpoint cannot be used with a video model's
     config, and what to do instead."""
