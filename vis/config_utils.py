@@ -342,14 +342,6 @@ def read_checkpoint_info(checkpoint: str
             is_plain_detector_state(state))
 
 
-def read_checkpoint_classes(checkpoint: str
-                            ) -> Tuple[Optional[Tuple[str, ...]],
-                                       Optional[int]]:
-    """``(class names stored in the checkpoint or None, class count of its
-    box classifier or None)`` (:func:`read_checkpoint_info`)."""
-    return read_checkpoint_info(checkpoint)[:2]
-
-
 def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str,
                           what: str = 'checkpoint') -> None:
     """Raise ``ValueError`` when a checkpoint does not fit ``model``: it
@@ -360,30 +352,16 @@ def check_checkpoint_fits(model: torch.nn.Module, checkpoint: str,
     model loads it there (:class:`vis.models.TrackedDetector`)."""
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from .models.detector_init import is_plain_detector_state
+    from .models import (TrackedDetector, check_state_fits,
+                         prefix_plain_detector_keys, strip_module_prefix)
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu',
                                             logger='silent')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    state = {(k[7:] if k.startswith('module.') else k): v
-             for k, v in state.items()}
+    state = strip_module_prefix(state)
     model = getattr(model, 'module', model)  # DDP
-    own = model.state_dict()
-    if type(model).__name__ == 'TrackedDetector' and \
-            is_plain_detector_state(state):
-        state = {'detector.' + k: v for k, v in state.items()}
-    matched = [k for k in state if k in own]
-    if not matched:
-        raise ValueError(
-            f'{what} {checkpoint} matches none of the model\'s tensors '
-            f'(checkpoint keys such as {list(state)[:3]}, model keys such '
-            f'as {list(own)[:3]})')
-    wrong = [f'{k}: checkpoint {tuple(state[k].shape)} vs model '
-             f'{tuple(own[k].shape)}' for k in matched
-             if hasattr(state[k], 'shape') and state[k].shape != own[k].shape]
-    if wrong:
-        raise ValueError(
-            f'{what} {checkpoint} does not fit the model: {len(wrong)} '
-            'tensor(s) of another shape, e.g. ' + '; '.join(wrong[:5]))
+    if isinstance(model, TrackedDetector):  # loads a plain checkpoint too
+        prefix_plain_detector_keys(state)
+    check_state_fits(state, model.state_dict(), f'{what} {checkpoint}')
 
 
 def plain_checkpoint_error(checkpoint: str, config_name: str) -> str:

@@ -145,7 +145,7 @@ class VideoPredictor:
         if is_plain_detector_state(state) and not cfg.get('detector_config'):
             raise ValueError(plain_checkpoint_error(checkpoint, config_name))
         # the checkpoint is already loaded: read its names and class count
-        # here (what read_checkpoint_classes would load it again for)
+        # here (what read_checkpoint_info would load it again for)
         trained = checkpoint_classes(meta)
         configured = None if trained else config_classes(cfg)
         self.class_names, self.classes_source = resolve_model_classes(

@@ -2,9 +2,11 @@ from .assignment_tracker import AssignmentTracker
 from .channels_last_roi_extractor import ChannelsLastRoIExtractor
 from .cosine_embed_head import CosineRoIEmbedHead
 from .detector_init import (DetectorCheckpointInit, LoadReport,
-                            is_plain_detector_state, map_detector_state,
-                            match_source_classes, split_detector_state)
-from .tracked_detector import TrackedDetector, shared_fc_features
+                            check_state_fits, is_plain_detector_state,
+                            map_detector_state, match_source_classes,
+                            split_detector_state, strip_module_prefix)
+from .tracked_detector import (TrackedDetector, prefix_plain_detector_keys,
+                               shared_fc_features)
 from .embedding_memory_tracker import (EmbeddingMemory,
                                        EmbeddingMemoryTracker, greedy_assign)
 from .fast_mask_head import RLEFCNMaskHead
@@ -16,8 +18,10 @@ from .temporal_roi_extractor import (TemporalRoIExtractor,
 __all__ = [
     'AssignmentTracker', 'ChannelsLastRoIExtractor', 'CosineRoIEmbedHead',
     'DetectorCheckpointInit', 'TrackedDetector', 'EmbeddingMemory',
-    'LoadReport', 'is_plain_detector_state', 'map_detector_state',
-    'match_source_classes', 'split_detector_state',
+    'LoadReport', 'check_state_fits', 'is_plain_detector_state',
+    'map_detector_state', 'match_source_classes',
+    'prefix_plain_detector_keys', 'split_detector_state',
+    'strip_module_prefix',
     'EmbeddingMemoryTracker',
     'FeatureMemory', 'OnlineMaskTrackRCNN', 'RLEFCNMaskHead',
     'TemporalMaskTrackRCNN', 'TemporalRoIExtractor',

@@ -21,7 +21,8 @@ checkpoint=..., classes=[...])``; ``model.init_weights()`` calls it.
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
 
 import torch
 from mmengine.logging import print_log
@@ -33,8 +34,9 @@ from ..datasets.classes import (ClassMismatchError, check_class_map,
                                 load_class_map, normalize_class_name)
 
 __all__ = [
-    'DetectorCheckpointInit', 'LoadReport', 'is_plain_detector_state',
-    'map_detector_state', 'match_source_classes', 'split_detector_state'
+    'DetectorCheckpointInit', 'LoadReport', 'check_state_fits',
+    'is_plain_detector_state', 'map_detector_state', 'match_source_classes',
+    'split_detector_state', 'strip_module_prefix'
 ]
 
 ClassMap = Union[None, str, Mapping[str, Optional[str]]]
@@ -62,7 +64,9 @@ NO_NAMES = ('{what} stores no class names (meta.dataset_meta.classes), so '
             'an mmdet dataset, e.g. source_classes=\'CocoDataset\')')
 
 
-def _strip_module(state: Mapping) -> dict:
+def strip_module_prefix(state: Mapping) -> dict:
+    """A state dict without the ``module.`` prefix a distributed wrapper
+    gives every key (returned as a new dict, unchanged otherwise)."""
     if state and all(k.startswith('module.') for k in state):
         return {k[len('module.'):]: v for k, v in state.items()}
     return dict(state)
@@ -75,7 +79,7 @@ def split_detector_state(state: Mapping) -> dict:
     state (keys ``detector.*``, ``track_head.*``) gives its ``detector.*``
     tensors without the prefix; a plain detector state is returned as is.
     """
-    state = _strip_module(state)
+    state = strip_module_prefix(state)
     if any(k.startswith('detector.') for k in state):
         return {k[len('detector.'):]: v for k, v in state.items()
                 if k.startswith('detector.')}
@@ -86,7 +90,7 @@ def is_plain_detector_state(state: Mapping) -> bool:
     """Whether ``state`` looks like a plain mmdet detector's: keys such as
     ``backbone.*``/``roi_head.*`` and none of ``detector.*``/``track_head.*``.
     """
-    heads = {k.split('.', 1)[0] for k in _strip_module(state)}
+    heads = {k.split('.', 1)[0] for k in strip_module_prefix(state)}
     return bool(heads & set(DETECTOR_PARTS)) and not heads & set(VIDEO_PARTS)
 
 
@@ -229,6 +233,35 @@ def _expected_rows(kind: str, unit: int, count: int) -> int:
     return count + 1 if kind == 'fc_cls' else unit * count
 
 
+def check_state_fits(source_state: Mapping, model_state: Mapping,
+                     source: str = 'the checkpoint',
+                     exempt: Optional[Callable[[str], bool]] = None
+                     ) -> List[str]:
+    """The tensor names ``source_state`` shares with ``model_state``.
+
+    Raises:
+        ValueError: no name is shared, or a shared tensor has another shape
+            than the model's (the first five named with both shapes);
+            names ``exempt(name)`` accepts may differ in shape.
+    """
+    common = [k for k in model_state if k in source_state]
+    if not common:
+        raise ValueError(
+            f'{source} matches none of the model\'s tensors (checkpoint '
+            f'keys such as {list(source_state)[:3]}, model keys such as '
+            f'{list(model_state)[:3]})')
+    wrong = [f'{k}: checkpoint {tuple(source_state[k].shape)} vs model '
+             f'{tuple(model_state[k].shape)}' for k in common
+             if hasattr(source_state[k], 'shape')
+             and not (exempt and exempt(k))
+             and tuple(source_state[k].shape) != tuple(model_state[k].shape)]
+    if wrong:
+        raise ValueError(
+            f'{source} does not fit the model: {len(wrong)} tensor(s) of '
+            'another shape, e.g. ' + '; '.join(wrong[:5]))
+    return common
+
+
 def map_detector_state(source_state: Mapping, model_state: Mapping,
                        target_classes: Optional[Sequence[str]],
                        source_classes: Optional[Sequence[str]],
@@ -256,24 +289,13 @@ def map_detector_state(source_state: Mapping, model_state: Mapping,
             are unknown, or the names do not fit the tensors' rows.
     """
     report = LoadReport(source=source)
-    common = [k for k in model_state if k in source_state]
-    if not common:
-        raise ValueError(
-            f'{source} matches none of the model\'s tensors (checkpoint '
-            f'keys such as {list(source_state)[:3]}, model keys such as '
-            f'{list(model_state)[:3]})')
+    # class rows may differ in shape: they are mapped below
+    common = check_state_fits(source_state, model_state, source,
+                              exempt=lambda k: _class_kind(k) is not None)
     report.not_found = [k for k in model_state if k not in source_state]
     report.unused = [k for k in source_state if k not in model_state]
     shape = {k: (tuple(source_state[k].shape), tuple(model_state[k].shape))
              for k in common}
-    wrong = [k for k in common if _class_kind(k) is None
-             and shape[k][0] != shape[k][1]]
-    if wrong:
-        raise ValueError(
-            f'{source} does not fit the model: {len(wrong)} tensor(s) of '
-            'another shape, e.g. ' + '; '.join(
-                f'{k}: checkpoint {shape[k][0]} vs model {shape[k][1]}'
-                for k in wrong[:5]))
     class_keys = [k for k in common if _class_kind(k) is not None]
     differ = [k for k in class_keys if shape[k][0] != shape[k][1]]
     names_known = target_classes is not None and source_classes is not None

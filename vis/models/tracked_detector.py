@@ -58,6 +58,20 @@ def shared_fc_features(bbox_head: torch.nn.Module, roi_feats: Tensor
     return x  # (K, D)
 
 
+def prefix_plain_detector_keys(state_dict: dict, prefix: str = '') -> dict:
+    """Rename, in place, the keys of a plain detector checkpoint (none
+    under ``prefix + 'detector.'``) from ``prefix + KEY`` to ``prefix +
+    'detector.' + KEY``, the names :class:`TrackedDetector` holds them
+    under; a state dict with ``detector.`` keys is left as it is. Returns
+    ``state_dict``."""
+    detector_prefix = prefix + 'detector.'
+    if not any(k.startswith(detector_prefix) for k in state_dict):
+        for key in [k for k in state_dict if k.startswith(prefix)]:
+            state_dict[detector_prefix + key[len(prefix):]] = \
+                state_dict.pop(key)
+    return state_dict
+
+
 @MODELS.register_module()
 class TrackedDetector(BaseMOTModel):
     """An mmdet instance-segmentation detector followed by a tracker that
@@ -87,13 +101,8 @@ class TrackedDetector(BaseMOTModel):
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,
                               strict, missing_keys, unexpected_keys,
                               error_msgs) -> None:
-        # a plain detector checkpoint (no key under ``detector.``): its keys
-        # are the detector's, renamed in place before the children load
-        detector_prefix = prefix + 'detector.'
-        if not any(k.startswith(detector_prefix) for k in state_dict):
-            for key in [k for k in state_dict if k.startswith(prefix)]:
-                state_dict[detector_prefix + key[len(prefix):]] = \
-                    state_dict.pop(key)
+        # renamed in place before the children load
+        prefix_plain_detector_keys(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
