@@ -15,23 +15,30 @@ Unlike the official valid split, the generated ``valid`` split keeps its
 annotations so that the whole train -> test -> AP loop can run locally.
 
 Each video has a textured background and one to ``max_objects`` objects.
-Every category is a shape with its own colour family, so the task is
-learnable in minutes on a CPU, while the videos still exercise everything a
-VIS model meets: motion, scale change, mutual occlusion (the visible mask is
-the shape minus everything drawn above it), objects that enter late or leave
-early (``None`` in ``segmentations``/``bboxes``/``areas`` for those frames),
-and objects partly outside the frame.
+In the default style every category is a shape with its own colour family,
+so the task is learnable in minutes on a CPU, while the videos still
+exercise everything a VIS model meets: motion, scale change, mutual
+occlusion (the visible mask is the shape minus everything drawn above it),
+objects that enter late or leave early (``None`` in
+``segmentations``/``bboxes``/``areas`` for those frames), and objects partly
+outside the frame. A :class:`~vis.datasets.synthetic_style.SceneStyle`
+(``preset_style('hard')``, ...) changes sizes, colours, backgrounds,
+clutter, occluders, video lengths and frame spacing; the style is recorded
+in the json's ``info.generator``.
 """
 import json
 import math
 import os
 import os.path as osp
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
+
+from .synthetic_style import (PRESETS, SceneStyle, draw_background,
+                              occluder_mask, sample_occluders)
 
 #: (name, BGR base colour) of every synthetic category, category id = index + 1.
 CATEGORIES: Tuple[Tuple[str, Tuple[int, int, int]], ...] = (
@@ -103,30 +110,24 @@ def _shape_mask(category: int, centre: np.ndarray, radius: float,
     return mask
 
 
-def _background(rng: np.random.Generator, height: int,
-                width: int) -> np.ndarray:
-    """A textured, low-contrast background. Returns (H, W, 3) float32."""
-    coarse = rng.uniform(70, 180, size=(4, 6, 3)).astype(np.float32)
-    smooth = cv2.resize(coarse, (width, height),
-                        interpolation=cv2.INTER_CUBIC)  # (H, W, 3)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    freq = rng.uniform(0.05, 0.25)
-    theta = rng.uniform(0, math.pi)
-    stripes = 12 * np.sin(freq * (xx * math.cos(theta) + yy * math.sin(theta)))
-    grain = rng.normal(0, 6, size=(height, width, 3)).astype(np.float32)
-    return smooth + stripes[..., None] + grain
-
-
 def _sample_track(rng: np.random.Generator, num_frames: int, height: int,
-                  width: int, num_categories: int) -> _Track:
+                  width: int, num_categories: int,
+                  style: SceneStyle) -> _Track:
     short = min(height, width)
     first, last = 0, num_frames - 1
-    event = rng.uniform()
-    if event < 0.25 and num_frames >= 6:      # enters late
-        first = int(rng.integers(1, num_frames // 2))
-    elif event < 0.5 and num_frames >= 6:     # leaves early
-        last = int(rng.integers(num_frames // 2, num_frames - 1))
-    return _Track(
+    if style.independent_events:
+        if num_frames >= 6 and rng.uniform() < style.enter_prob:
+            first = int(rng.integers(1, num_frames // 2))
+        if num_frames >= 6 and rng.uniform() < style.leave_prob:
+            last = int(rng.integers(num_frames // 2, num_frames - 1))
+    else:
+        event = rng.uniform()
+        if event < style.enter_prob and num_frames >= 6:      # enters late
+            first = int(rng.integers(1, num_frames // 2))
+        elif event < style.enter_prob + style.leave_prob and \
+                num_frames >= 6:                               # leaves early
+            last = int(rng.integers(num_frames // 2, num_frames - 1))
+    track = _Track(
         category=int(rng.integers(num_categories)),
         colour=np.array(CATEGORIES[0][1], np.float32),  # replaced below
         first=first,
@@ -134,11 +135,16 @@ def _sample_track(rng: np.random.Generator, num_frames: int, height: int,
         centre=np.array([rng.uniform(0.15, 0.85) * width,
                          rng.uniform(0.15, 0.85) * height]),
         velocity=rng.uniform(-1, 1, size=2) * short * 0.025,
-        radius=rng.uniform(0.09, 0.2) * short,
+        radius=rng.uniform(*style.radius_range) * short,
         growth=rng.uniform(-0.025, 0.035),
         angle=rng.uniform(0, 2 * math.pi),
         spin=rng.uniform(-0.12, 0.12),
     )
+    if style.motion_scale != 1:  # more (or less) motion between frames
+        track.velocity = track.velocity * style.motion_scale
+        track.growth *= style.motion_scale
+        track.spin *= style.motion_scale
+    return track
 
 
 def encode_mask(mask: np.ndarray, seg_format: str):
@@ -217,12 +223,13 @@ def _fold(value: float, low: float, high: float) -> float:
 def render_video(rng: np.random.Generator, num_frames: int, height: int,
                  width: int, max_objects: int, num_categories: int,
                  corrupt_prob: float = 0.0,
-                 corrupt_rng: Optional[np.random.Generator] = None
+                 corrupt_rng: Optional[np.random.Generator] = None,
+                 style: SceneStyle = PRESETS['default']
                  ) -> Tuple[List[np.ndarray], List[List[Optional[np.ndarray]]],
                             List[int]]:
-    """Render one video; each frame is corrupted (:func:`corrupt_frame`)
-    with probability ``corrupt_prob``, drawn from ``corrupt_rng`` so that the
-    clean content does not depend on it.
+    """Render one video in ``style``; each frame is corrupted
+    (:func:`corrupt_frame`) with probability ``corrupt_prob``, drawn from
+    ``corrupt_rng`` so that the clean content does not depend on it.
 
     Returns:
         frames: T images, each (H, W, 3) uint8 BGR.
@@ -230,52 +237,70 @@ def render_video(rng: np.random.Generator, num_frames: int, height: int,
         categories: per object, its category index.
     """
     num_objects = int(rng.integers(1, max_objects + 1))
-    tracks = [_sample_track(rng, num_frames, height, width, num_categories)
+    tracks = [_sample_track(rng, num_frames, height, width, num_categories,
+                            style)
               for _ in range(num_objects)]
     for track in tracks:
-        base = np.array(CATEGORIES[track.category][1], np.float32)
-        track.colour = np.clip(base + rng.uniform(-30, 30, 3), 0, 255)
-    background = _background(rng, height, width)  # (H, W, 3)
-    # tracks are drawn in list order: later tracks occlude earlier ones
+        if style.class_colours:
+            base = np.array(CATEGORIES[track.category][1], np.float32)
+            jitter = style.colour_jitter
+            track.colour = np.clip(base + rng.uniform(-jitter, jitter, 3),
+                                   0, 255)
+        else:  # any colour: only the shape tells the category
+            track.colour = rng.uniform(25, 235, 3)
+    background = draw_background(rng, style, height, width)  # (H, W, 3)
+    bars = sample_occluders(rng, style, height, width)
+    short = min(height, width)
+    # bounded on any video length: the size folds back between 4% (or the
+    # style's smallest size) and 45% of the short side, the centre bounces
+    # off a band around the frame (short videos never reach these bounds)
+    log_min_radius = math.log(min(0.04, 0.8 * style.radius_range[0]) * short)
+    log_max_radius = math.log(max(0.45, style.radius_range[1]) * short)
+    # tracks are drawn in list order: later tracks occlude earlier ones, and
+    # the occluding bars hide them all
     frames = []
     masks: List[List[Optional[np.ndarray]]] = [[] for _ in tracks]
     for t in range(num_frames):
-        image = background + rng.normal(0, 3, size=background.shape)
+        image = background + rng.normal(0, style.frame_noise_sigma,
+                                        size=background.shape)
         full_masks = []
         for track in tracks:
             if not track.first <= t <= track.last:
                 full_masks.append(None)
                 continue
             dt = t - track.first
-            short = min(height, width)
-            # bounded on any video length: the size folds back between 4%
-            # and 45% of the short side, the centre bounces off a band
-            # around the frame (short videos never reach these bounds)
             radius = math.exp(_fold(
                 math.log(track.radius * (1 + track.growth) ** dt),
-                math.log(0.04 * short), math.log(0.45 * short)))
+                log_min_radius, log_max_radius))
             centre = track.centre + track.velocity * dt
             centre = np.array([_fold(centre[0], -0.2 * width, 1.2 * width),
                                _fold(centre[1], -0.2 * height, 1.2 * height)])
             full_masks.append(
                 _shape_mask(track.category, centre, radius,
                             track.angle + track.spin * dt, height, width))
-        occluders = np.zeros((height, width), bool)
+        bar_masks = [occluder_mask(bar, t, height, width) for bar in bars]
+        covered = np.zeros((height, width), bool)  # by what is drawn above
+        for bar_mask in bar_masks:
+            covered |= bar_mask
         visible = [None] * len(tracks)
         for i in reversed(range(len(tracks))):  # front to back
             if full_masks[i] is None:
                 continue
-            vis_mask = full_masks[i].astype(bool) & ~occluders
-            occluders |= full_masks[i].astype(bool)
+            vis_mask = full_masks[i].astype(bool) & ~covered
+            covered |= full_masks[i].astype(bool)
             if vis_mask.sum() >= MIN_VISIBLE_AREA:
                 visible[i] = vis_mask.astype(np.uint8)
         for i, track in enumerate(tracks):  # back to front
             if full_masks[i] is None:
                 continue
-            shade = rng.normal(0, 8, size=(height, width, 1))
+            shade = rng.normal(0, style.shade_sigma, size=(height, width, 1))
             colour = track.colour[None, None, :] + shade  # (H, W, 3)
             region = full_masks[i].astype(bool)
             image[region] = colour[region]
+        for bar, bar_mask in zip(bars, bar_masks):
+            shade = rng.normal(0, style.shade_sigma, size=(height, width, 1))
+            colour = bar.colour[None, None, :] + shade  # (H, W, 3)
+            image[bar_mask] = colour[bar_mask]
         for i in range(len(tracks)):
             masks[i].append(visible[i])
         frame = np.clip(image, 0, 255).astype(np.uint8)
@@ -290,8 +315,12 @@ def make_split(out_dir: str, split: str, num_videos: int, num_frames: int,
                num_categories: int = len(CATEGORIES),
                seg_format: str = 'rle', layout: str = '2019',
                video_offset: int = 0, corrupt_prob: float = 0.0,
-               progress: bool = False) -> str:
-    """Write one split (images + json). Returns the json path."""
+               progress: bool = False,
+               style: SceneStyle = PRESETS['default']) -> str:
+    """Write one split (images + json) in ``style``
+    (:mod:`vis.datasets.synthetic_style`). ``num_frames`` is every video's
+    length, or the longest one where the style varies it. Returns the json
+    path."""
     if seg_format not in SEG_FORMATS:
         raise ValueError(f'seg_format must be one of {SEG_FORMATS}, '
                          f'got {seg_format!r}')
@@ -311,18 +340,20 @@ def make_split(out_dir: str, split: str, num_videos: int, num_frames: int,
     for v in iterator:
         video_id = video_offset + v + 1
         name = f'{split}_{video_id:05d}'
-        frames, masks, cats = render_video(rng, num_frames, height, width,
+        length = style.num_frames(rng, num_frames)
+        frames, masks, cats = render_video(rng, length, height, width,
                                            max_objects, num_categories,
-                                           corrupt_prob, corrupt_rng)
+                                           corrupt_prob, corrupt_rng,
+                                           style=style)
         os.makedirs(osp.join(img_root, name), exist_ok=True)
         file_names = []
         for t, frame in enumerate(frames):
-            rel = f'{name}/{t * 5:05d}.jpg'
+            rel = f'{name}/{t * style.frame_step:05d}.jpg'
             cv2.imwrite(osp.join(img_root, rel), frame,
                         [cv2.IMWRITE_JPEG_QUALITY, 92])
             file_names.append(rel)
         videos.append(dict(id=video_id, width=width, height=height,
-                           length=num_frames, file_names=file_names,
+                           length=length, file_names=file_names,
                            license=1, coco_url='', flickr_url='',
                            date_captured=''))
         for obj_masks, cat in zip(masks, cats):
@@ -348,7 +379,10 @@ def make_split(out_dir: str, split: str, num_videos: int, num_frames: int,
                 length=1, segmentations=segs, bboxes=bboxes, areas=areas))
     ann = dict(
         info=dict(description='vis synthetic YouTube-VIS-format videos',
-                  version='1.0', year=2026),
+                  version='1.0', year=2026,
+                  generator=dict(seed=seed, corrupt_prob=corrupt_prob,
+                                 max_objects=max_objects,
+                                 style=asdict(style))),
         licenses=[dict(id=1, name='generated', url='')],
         videos=videos,
         annotations=annotations,
@@ -375,15 +409,18 @@ def make_synthetic_ytvis(out_dir: str, num_train: int = 48,
                          num_categories: int = len(CATEGORIES),
                          seg_format: str = 'rle', layout: str = '2019',
                          corrupt_prob: float = 0.0,
-                         progress: bool = False) -> Dict[str, str]:
-    """Write a train split and a held-out, annotated valid split.
+                         progress: bool = False,
+                         style: SceneStyle = PRESETS['default']
+                         ) -> Dict[str, str]:
+    """Write a train split and a held-out, annotated valid split, both in
+    ``style`` (:mod:`vis.datasets.synthetic_style`).
 
     Returns {'train': train json path, 'valid': valid json path}.
     """
     common = dict(num_frames=num_frames, height=height, width=width,
                   max_objects=max_objects, num_categories=num_categories,
                   seg_format=seg_format, layout=layout,
-                  corrupt_prob=corrupt_prob, progress=progress)
+                  corrupt_prob=corrupt_prob, progress=progress, style=style)
     paths = {'train': make_split(out_dir, 'train', num_train, seed=seed,
                                  **common)}
     if num_valid > 0:
@@ -391,4 +428,3 @@ def make_synthetic_ytvis(out_dir: str, num_train: int = 48,
                                     seed=seed + 7919,
                                     video_offset=num_train, **common)
     return paths
-
