@@ -87,6 +87,10 @@ def test_test_tool_prints_ap_and_writes_metrics(trained, tiny_ytvis):
     for key in ('HOTA', 'DetA', 'AssA', 'IDF1', 'MOTA'):
         assert key in log, key
     assert 'score >= 0.5' in log  # the tracking metrics' threshold is stated
+    per_class = metrics.pop('per_class')  # category -> metric -> value
+    assert per_class and all({'AP', 'AR100'} <= set(stats)
+                             for stats in per_class.values())
+    assert 'Per category (values x100)' in log
     for key, value in metrics.items():
         if key not in ('MOTA', 'MOTA_detavg'):  # MOTA may be negative
             assert value == -1 or 0 <= value <= 1, (key, value)

@@ -191,9 +191,11 @@ def test_greedy_match_hand_worked():
 # vis.evaluation.metrics
 # ---------------------------------------------------------------------------
 def test_check_metric_names():
-    assert METRICS == ('ap', 'hota')
+    assert METRICS == ('ap', 'hota', 'frame')
     assert check_metric_names(['HOTA', 'ap', 'hota']) == ('hota', 'ap')
-    with pytest.raises(ValueError, match="'mota'.*known metrics: ap, hota"):
+    assert check_metric_names(['ap', 'Frame']) == ('ap', 'frame')
+    with pytest.raises(ValueError,
+                       match="'mota'.*known metrics: ap, hota, frame"):
         check_metric_names(['ap', 'mota'])
     with pytest.raises(ValueError, match='no metric'):
         check_metric_names([])
@@ -220,8 +222,37 @@ def test_report_per_class_and_precision():
     assert report.class_names == ['cat', 'dog']
     assert report.precision.shape == (10, 101, 2)
     assert report.per_class['dog'] == pytest.approx(dict(
-        AP=1, AP50=1, AP75=1, HOTA=1, DetA=1, AssA=1, IDF1=1, MOTA=1))
+        AP=1, AP50=1, AP75=1, AR100=1, HOTA=1, DetA=1, AssA=1, IDF1=1,
+        MOTA=1))
     assert evaluate_report(gt, [], ('hota',)).precision is None
+
+
+def test_per_class_recall_averages_to_the_overall_ar100():
+    """Hand-made: videos 1 and 2, a 'cat' and a 'dog' each, and a 'bird'
+    without ground truth. The cat of video 1 is found exactly, the one of
+    video 2 one pixel off (video IoU 12/20 = 0.6: recall at the thresholds
+    0.5, 0.55, 0.6 only), so cat AR100 = (10 + 3) / 20; the dogs are found
+    at IoU 4/28 (below every threshold) and exactly in video 2: 10 / 20."""
+    gt = make_gt((1, 2))
+    gt['categories'].append({'id': 3, 'name': 'bird'})
+    results = as_results(gt)
+    results[2]['segmentations'] = [square(1, 0)] * T  # cat, video 2
+    results[1]['segmentations'] = [square(3, 6)] * T  # dog, video 1
+    report = evaluate_report(gt, results, ('ap', ))
+    recall = {name: stats['AR100'] for name, stats in
+              report.per_class.items()}
+    assert recall['cat'] == pytest.approx(13 / 20)
+    assert recall['dog'] == pytest.approx(10 / 20)
+    assert recall['bird'] == -1.0
+    assert report.values['AR100'] == pytest.approx(
+        np.mean([recall['cat'], recall['dog']]))
+    assert report.values['AR100'] == pytest.approx(23 / 40)
+    # one category: the per-class value is the summary's, exactly
+    one = dict(gt, categories=gt['categories'][:1],
+               annotations=[a for a in gt['annotations']
+                            if a['category_id'] == 1])
+    report = evaluate_report(one, results, ('ap', ))
+    assert report.per_class['cat']['AR100'] == report.values['AR100']
 
 
 def test_metrics_table():
@@ -240,6 +271,21 @@ def test_metrics_table():
     assert text.rstrip().endswith('extra: 3')
     only_ap = format_metrics_table(dict(AP=0.5, AP50=0.75))
     assert 'Tracking' not in only_ap and '75.0' in only_ap
+    assert 'Per-frame' not in only_ap
+
+
+def test_metrics_table_frame_block():
+    values = dict(AP=0.5, frame_mask_AP=0.25, frame_mask_AP50=0.5,
+                  frame_mask_AP75=-1.0, frame_mask_AR100=0.75,
+                  frame_box_AP=0.125, HOTA=0.5)
+    lines = format_metrics_table(values).splitlines()
+    start = lines.index('Per-frame detection AP (values x100)')
+    assert lines[start + 1].split() == ['AP', 'AP50', 'AP75', 'AR100']
+    assert lines[start + 3].split() == ['mask', '25.0', '50.0', 'n/a',
+                                        '75.0']
+    assert lines[start + 4].split() == ['box', '12.5', '-', '-', '-']
+    assert lines.index('Tracking (values x100)') > start
+    assert not [line for line in lines if line.startswith('frame_')]
 
 
 def test_per_class_table():
@@ -251,6 +297,15 @@ def test_per_class_table():
     assert lines[3].split() == ['cat', '100.0', '100.0', 'n/a', '50.0']
     assert lines[4].split() == ['dog', '25.0', '50.0', '0.0', '-']
     assert format_per_class_table({}) == 'no per-category results'
+    text = format_per_class_table({
+        'cat': {'AP': 0.5, 'AR100': -1.0, 'frame_box_AP': 0.75,
+                'HOTA': 0.5, 'frame_mask_AP': -1.0},
+        'dog': {'AP': 0.25, 'AR100': 0.5}})
+    lines = text.splitlines()
+    assert lines[1].split() == ['category', 'AP', 'AR100', 'frame_mask_AP',
+                                'frame_box_AP', 'HOTA']
+    assert lines[3].split() == ['cat', '50.0', 'n/a', 'n/a', '75.0', '50.0']
+    assert lines[4].split() == ['dog', '25.0', '50.0', '-', '-', '-']
 
 
 # ---------------------------------------------------------------------------

@@ -242,7 +242,7 @@ def test_results_are_written_before_a_metric_fails(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError('metric crashed')
 
-    monkeypatch.setattr(ytvis_metric, 'evaluate_results', broken)
+    monkeypatch.setattr(ytvis_metric, 'evaluate_report', broken)
     pred = dict(video_id=1, label=0, score=0.9, segmentations=[rle, rle])
     with pytest.raises(RuntimeError, match='metric crashed'):
         metric.compute_metrics([dict(video_id=1, results=[pred])])
@@ -256,3 +256,126 @@ def test_no_output_dir_for_a_split_without_annotations(tmp_path,
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match='output_dir'):
         YouTubeVISVideoMetric(ann_file=ann)
+
+
+# --------------------------------------------------------------------------
+# Per-category values: logged always, returned nested with per_class=True
+# --------------------------------------------------------------------------
+
+def two_class_predictions(rle, other):
+    return [dict(video_id=1, results=[dict(
+                video_id=1, label=0, score=0.9, segmentations=[rle, rle])]),
+            dict(video_id=other, results=[dict(
+                video_id=other, label=1, score=0.8,
+                segmentations=[rle, None])])]
+
+
+def test_per_class_values_are_logged_and_returned_on_request(tmp_path,
+                                                             monkeypatch):
+    from vis.evaluation import ytvis_metric
+    logged = []
+    monkeypatch.setattr(ytvis_metric, 'print_log',
+                        lambda msg, *args, **kwargs: logged.append(msg))
+    ann, rle, other = write_gt_two_classes(tmp_path)
+    flat = YouTubeVISVideoMetric(ann_file=ann, output_dir=str(tmp_path),
+                                 classes=('cat', 'dog'),
+                                 metric=('ap', 'frame'))
+    stats = flat.compute_metrics(two_class_predictions(rle, other))
+    assert 'per_class' not in stats
+    assert all(isinstance(v, float) for v in stats.values())
+    assert stats['AP'] == pytest.approx(1.0)
+    assert stats['frame_mask_AP'] == pytest.approx(1.0)
+    text = '\n'.join(map(str, logged))
+    assert 'Per-frame detection AP (values x100)' in text
+    assert 'Per category (values x100)' in text
+    assert 'frame_mask_AP' in text and 'AR100' in text
+
+    nested = YouTubeVISVideoMetric(ann_file=ann, output_dir=str(tmp_path),
+                                   classes=('cat', 'dog'),
+                                   metric=('ap', 'frame'), per_class=True)
+    stats = nested.compute_metrics(two_class_predictions(rle, other))
+    assert list(stats)[-1] == 'per_class'  # save_best='auto' reads the 1st
+    assert stats['per_class'] == {
+        name: pytest.approx(dict(AP=1, AP50=1, AP75=1, AR100=1,
+                                 frame_mask_AP=1, frame_box_AP=1))
+        for name in ('cat', 'dog')}
+    json.dumps(stats)  # plain json types
+
+
+class _FixedVideos:
+    """A dataset of sample indices (the toy model below looks them up)."""
+
+    def __init__(self, num):
+        self.num = num
+        self.metainfo = dict(classes=('cat', 'dog'))
+
+    def __len__(self):
+        return self.num
+
+    def __getitem__(self, index):
+        return dict(inputs=index)
+
+
+def _toy_model(samples):
+    """A one-parameter model: a loss for training, and the fixed tracked
+    ``samples[index]`` as its predictions."""
+    import torch
+    from mmengine.model import BaseModel
+
+    class ToyVideoModel(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            if mode == 'loss':
+                return dict(loss=(self.weight - 1).pow(2).sum())
+            return [dict(video_data_samples=samples[int(i)])
+                    for i in inputs]
+
+    return ToyVideoModel()
+
+
+@pytest.mark.parametrize('save_best', ['youtube_vis/AP', 'auto'])
+def test_nested_per_class_survives_mmengine_hooks(tmp_path, save_best):
+    """mmengine 0.10.7's LoggerHook, RuntimeInfoHook and CheckpointHook
+    (save_best) take the nested ``per_class`` value: a toy one-parameter
+    loop (one iteration, validated after its epoch), then val and test."""
+    from mmengine.runner import Runner
+    ann, rle, other = write_gt_two_classes(tmp_path)
+    samples = [video_samples(1, 2, [[(4, 0, 0.9, True)]] * 2),
+               video_samples(other, 2, [[(5, 1, 0.8, True)], []])]
+
+    def metric():
+        return YouTubeVISVideoMetric(
+            ann_file=ann, output_dir=str(tmp_path / 'out'),
+            classes=('cat', 'dog'), metric=('ap', 'frame'), per_class=True)
+
+    def loader(num):
+        return dict(dataset=_FixedVideos(num), batch_size=1,
+                    sampler=dict(type='DefaultSampler', shuffle=False))
+
+    work = tmp_path / 'work'
+    runner = Runner(
+        model=_toy_model(samples), work_dir=str(work),
+        experiment_name=f'nested_per_class_{save_best.replace("/", "_")}',
+        train_dataloader=loader(1),
+        train_cfg=dict(by_epoch=True, max_epochs=1, val_interval=1),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        val_dataloader=loader(2), val_cfg=dict(), val_evaluator=[metric()],
+        test_dataloader=loader(2), test_cfg=dict(),
+        test_evaluator=[metric()],
+        default_hooks=dict(
+            logger=dict(type='LoggerHook', interval=1),
+            checkpoint=dict(type='CheckpointHook', interval=1,
+                            save_best=save_best, rule='greater')),
+        default_scope='mmdet')
+    runner.train()
+    assert list(work.glob('best_youtube_vis_AP_epoch_1.pth'))
+    info = runner.message_hub.get_info('val/youtube_vis/per_class')
+    assert info['dog']['frame_box_AP'] == pytest.approx(1.0)
+    for metrics in (runner.val(), runner.test()):
+        assert metrics['youtube_vis/AP'] == pytest.approx(1.0)
+        assert metrics['youtube_vis/per_class']['cat'] == pytest.approx(
+            dict(AP=1, AP50=1, AP75=1, AR100=1, frame_mask_AP=1,
+                 frame_box_AP=1))

@@ -1,5 +1,7 @@
 """tools/test.py on real-data variations: classes by name, any video id,
-the OVIS layout, frames streamed one at a time."""
+the OVIS layout, frames streamed one at a time; the train split, per-frame
+AP and the per-category table."""
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -154,3 +156,66 @@ def test_test_loader_streams_one_frame_per_sample(tiny_ytvis):
         sample = batch['data_samples'][0]
         assert len(sample) == 1 and sample[0].frame_id == t
         assert sample[0].ori_video_length == videos[0]['length']
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'vis_test_tool', osp.join(ROOT, 'tools', 'test.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_split_train_points_the_test_loader_at_the_training_videos(
+        tiny_ytvis, untrained_checkpoint, tmp_path, capsys):
+    from vis.config_utils import innermost_dataset
+    tool = load_tool()
+    args = tool.parse_args([CONFIG, untrained_checkpoint, '--data-root',
+                            tiny_ytvis, '--split', 'train', '--work-dir',
+                            str(tmp_path), '--metrics', 'ap', 'frame'])
+    cfg = tool.build_config(args)
+    train_json = osp.join(osp.realpath(tiny_ytvis), 'train.json')
+    assert osp.realpath(cfg.test_evaluator['ann_file']) == train_json
+    dataset = innermost_dataset(cfg.test_dataloader.dataset)
+    assert osp.realpath(dataset['ann_file']) == train_json
+    assert osp.realpath(dataset['data_prefix']['img_path']) == osp.join(
+        osp.realpath(tiny_ytvis), 'train', 'JPEGImages')
+    assert cfg.test_evaluator['metric'] == ['ap', 'frame']
+    assert cfg.test_evaluator['per_class'] is True
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert 'train (can the model fit its own training videos?)' in text
+    assert 'frame (per-frame detection AP/AR' in text
+    with pytest.raises(SystemExit):
+        tool.parse_args([CONFIG, untrained_checkpoint, '--split', 'val'])
+
+
+def test_train_split_prints_per_frame_and_per_category_tables(
+        tiny_ytvis, untrained_checkpoint, tmp_path):
+    work = tmp_path / 'work'
+    proc = run_test_tool(untrained_checkpoint, '--data-root', tiny_ytvis,
+                         '--split', 'train', '--work-dir', str(work),
+                         '--metrics', 'ap', 'frame', *ALL_DETECTIONS)
+    assert 'Per-frame detection AP (values x100)' in proc.stdout
+    assert 'Per category (values x100)' in proc.stdout
+    metrics = load(work / 'metrics.json')
+    assert list(metrics)[-1] == 'per_class'
+    for key in ('AP', 'AR100', 'frame_mask_AP', 'frame_mask_AP50',
+                'frame_mask_AP75', 'frame_mask_AR100', 'frame_box_AP',
+                'frame_box_AR100'):
+        assert metrics[key] == -1 or 0 <= metrics[key] <= 1, key
+    names = [c['name'] for c in load(osp.join(tiny_ytvis,
+                                              'train.json'))['categories']]
+    assert set(metrics['per_class']) == set(names)
+    for name, stats in metrics['per_class'].items():
+        assert set(stats) == {'AP', 'AP50', 'AP75', 'AR100',
+                              'frame_mask_AP', 'frame_box_AP'}, name
+        assert all(v == -1 or 0 <= v <= 1 for v in stats.values()), name
+        # the per-category table has a row per category
+        assert any(line.split()[:1] == [name]
+                   for line in proc.stdout.splitlines()), name
+    results = load(work / 'results.json')
+    lengths = {v['id']: v['length'] for v in load(
+        osp.join(tiny_ytvis, 'train.json'))['videos']}
+    assert results and {r['video_id'] for r in results} <= set(lengths)

@@ -1,13 +1,20 @@
 """Test a video instance segmentation model: YouTube-VIS AP or a submission.
 
-    python tools/test.py CONFIG CHECKPOINT [--data-root DIR] [--format-only]
-        [--metrics ap hota] [--track-score-thr 0.5] [--class-map FILE]
+    python tools/test.py CONFIG CHECKPOINT [--data-root DIR]
+        [--split valid|test|train] [--format-only] [--metrics ap hota frame]
+        [--track-score-thr 0.5] [--class-map FILE]
 
 Always writes WORK_DIR/results.json and WORK_DIR/results.zip (the file the
 YouTube-VIS evaluation server takes), before any metric is computed. With
-annotations in the split, prints the metrics (AP, AP50, AP75, AR1, AR10;
-HOTA, DetA, AssA, IDF1, MOTA with ``--metrics ap hota``) and writes them to
-WORK_DIR/metrics.json.
+annotations in the split, prints the metrics (``ap``: video AP, AP50, AP75,
+APs/m/l, AR1/10/100, ARs/m/l; ``hota``: HOTA, DetA, AssA, IDF1, MOTA;
+``frame``: per-frame detection AP of masks and boxes, frame_mask_AP ...
+frame_box_AR100, which tells detection failures from tracking failures),
+then a table per category (AP, AP50, AP75, AR100; frame_mask_AP,
+frame_box_AP; HOTA ... MOTA; whichever were computed), and writes them to
+WORK_DIR/metrics.json: the metrics as ``name: value`` and, under
+``per_class``, ``{category: {metric: value}}``. ``--split train`` tests
+the training videos (can the model fit them?), next to the held-out ones.
 
 CONFIG may also be a plain mmdet instance-segmentation config, a file or a
 scoped name (``mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py``), with its
@@ -45,16 +52,22 @@ from vis.datasets.classes import ClassMismatchError  # noqa: E402
 from vis.engine import write_text_atomic  # noqa: E402
 from vis.evaluation import check_metric_names  # noqa: E402
 from vis.evaluation import format_metrics_table  # noqa: E402
+from vis.evaluation import format_per_class_table  # noqa: E402
+from vis.evaluation.ytvis_metric import PER_CLASS_KEY  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.strip().split('\n')[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.strip().split('\n')[0])
     parser.add_argument('config', help='test config file')
     parser.add_argument('checkpoint', help='checkpoint file or URL')
     parser.add_argument('--data-root', help='a YouTube-VIS-layout directory; '
                         'its --split is tested')
-    parser.add_argument('--split', default='valid', choices=['valid', 'test'],
-                        help='split of --data-root to run on')
+    parser.add_argument('--split', default='valid',
+                        choices=['valid', 'test', 'train'],
+                        help='split of --data-root to run on: valid '
+                        '(default), test, or train (can the model fit its '
+                        'own training videos?)')
     parser.add_argument('--work-dir', help='where metrics.json and '
                         'results.json/zip go (default: '
                         'work_dirs/<config name>)')
@@ -62,8 +75,11 @@ def parse_args(argv=None):
                         help='only write results.json and results.zip')
     parser.add_argument('--metrics', nargs='+', default=['ap'],
                         metavar='NAME', help='metrics to compute: ap '
-                        '(video AP/AR), hota (HOTA, DetA, AssA, IDF1, MOTA); '
-                        'default: ap')
+                        '(video AP/AR), hota (HOTA, DetA, AssA, IDF1, MOTA), '
+                        'frame (per-frame detection AP/AR of masks and '
+                        'boxes: detection failures apart from tracking '
+                        'ones); default: ap. Per-category values come with '
+                        'each'),
     parser.add_argument('--track-score-thr', type=float, default=0.5,
                         help='score threshold of the tracking metrics '
                         '(default 0.5)')
@@ -111,6 +127,7 @@ def build_config(args) -> Config:
     cfg.test_evaluator['output_dir'] = cfg.work_dir
     cfg.test_evaluator['metric'] = list(metrics)
     cfg.test_evaluator['track_score_thr'] = args.track_score_thr
+    cfg.test_evaluator['per_class'] = True  # nested, for metrics.json
     if args.format_only:
         cfg.test_evaluator['format_only'] = True
     if args.show_videos or args.show_dir:
@@ -135,10 +152,17 @@ def main(argv=None):
         raise SystemExit(f'error: {err}') from None
     metrics = runner.test()
     stats = {k.split('/')[-1]: v for k, v in (metrics or {}).items()}
+    per_class = stats.pop(PER_CLASS_KEY, None)
+    if per_class is not None:  # nested, last in metrics.json
+        stats[PER_CLASS_KEY] = per_class
     if runner.rank == 0 and stats:
         path = osp.join(cfg.work_dir, 'metrics.json')
         write_text_atomic(path, json.dumps(stats, indent=2) + '\n')
-        print(format_metrics_table(stats))
+        print(format_metrics_table({k: v for k, v in stats.items()
+                                    if k != PER_CLASS_KEY}))
+        if per_class is not None:
+            print()
+            print(format_per_class_table(per_class))
         print(f'metrics written to {path}')
     close_distributed()
     return stats

@@ -1,3 +1,5 @@
+from .frame_eval import (FRAME_PER_CLASS_STAT_NAMES, FRAME_STAT_NAMES,
+                         evaluate_frames)
 from .metrics import (METRICS, EvaluationReport, check_metric_names,
                       evaluate_report, evaluate_results, format_metrics_table,
                       format_per_class_table)
@@ -8,5 +10,6 @@ __all__ = [
     'STAT_NAMES', 'evaluate_ytvis', 'format_stats_table',
     'YouTubeVISVideoMetric', 'METRICS', 'EvaluationReport',
     'check_metric_names', 'evaluate_report', 'evaluate_results',
-    'format_metrics_table', 'format_per_class_table'
+    'format_metrics_table', 'format_per_class_table', 'FRAME_STAT_NAMES',
+    'FRAME_PER_CLASS_STAT_NAMES', 'evaluate_frames'
 ]

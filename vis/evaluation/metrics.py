@@ -10,6 +10,17 @@ YouTube-VIS ground truth and a results list, and their text tables.
   (``HOTA``, ``DetA``, ``AssA``, ``IDF1``, ``MOTA`` class-averaged, the same
   names with ``_detavg`` detection-averaged, and ``track_score_thr``),
   fractions too; per category the five statistics.
+* ``frame``: per-frame detection AP of :mod:`vis.evaluation.frame_eval`
+  (every frame of every track scored as a still image, pycocotools COCO AP:
+  :data:`~vis.evaluation.frame_eval.FRAME_STAT_NAMES`, ``frame_mask_AP``,
+  ``frame_mask_AP50``, ``frame_mask_AP75``, ``frame_mask_AR100`` and the
+  same with ``box``), so that detection failures (low frame AP) are told
+  apart from tracking failures (high frame AP, low video AP); per category
+  ``frame_mask_AP`` and ``frame_box_AP``.
+
+Per category, ``ap`` also gives ``AR100``, the statistic ``AR100`` of one
+category (so that its mean over the categories with ground truth is the
+overall ``AR100``).
 """
 
 from __future__ import annotations
@@ -19,8 +30,10 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
+from .frame_eval import (FRAME_KINDS, FRAME_PER_CLASS_STAT_NAMES, MAX_DETS,
+                         evaluate_frames)
 from .tracking import DETAVG_SUFFIX, TRACKING_STAT_NAMES, evaluate_tracking
-from .ytvis_eval import (IOU_THRESHOLDS, PER_CLASS_STAT_NAMES,
+from .ytvis_eval import (AREA_LABELS, IOU_THRESHOLDS, PER_CLASS_STAT_NAMES,
                          RECALL_THRESHOLDS, STAT_NAMES, YTVISEvaluator)
 
 __all__ = ['METRICS', 'EvaluationReport', 'check_metric_names',
@@ -28,11 +41,19 @@ __all__ = ['METRICS', 'EvaluationReport', 'check_metric_names',
            'format_per_class_table']
 
 #: Metric names a user may pass (``--metrics``).
-METRICS = ('ap', 'hota')
+METRICS = ('ap', 'hota', 'frame')
+
+#: The per-category recall of ``ap`` (see :func:`_per_class_recall`).
+PER_CLASS_RECALL_NAME = 'AR100'
 
 _AP_ROWS = (STAT_NAMES[:6], STAT_NAMES[6:])  # AP..APl, AR1..ARl
 _TRACKING_ROWS = (('class-averaged', ''), ('det-averaged', DETAVG_SUFFIX))
-_PER_CLASS_COLUMNS = PER_CLASS_STAT_NAMES + TRACKING_STAT_NAMES
+_FRAME_COLUMNS = ('AP', 'AP50', 'AP75', f'AR{MAX_DETS}')
+_PER_CLASS_COLUMNS = (PER_CLASS_STAT_NAMES + (PER_CLASS_RECALL_NAME, ) +
+                      FRAME_PER_CLASS_STAT_NAMES + TRACKING_STAT_NAMES)
+#: Per-category columns where -1 means undefined (shown ``n/a``).
+_UNDEFINED_BELOW_ZERO = (PER_CLASS_STAT_NAMES + (PER_CLASS_RECALL_NAME, ) +
+                         FRAME_PER_CLASS_STAT_NAMES)
 
 
 def check_metric_names(names: Iterable[str]) -> tuple:
@@ -63,9 +84,10 @@ class EvaluationReport:
     """Everything one evaluation gives.
 
     values: metric name -> value (the keys of :func:`evaluate_results`).
-    per_class: category name -> metric name -> value (AP, AP50, AP75 with
-        ``ap``; HOTA, DetA, AssA, IDF1, MOTA with ``hota``, for categories
-        with something to track).
+    per_class: category name -> metric name -> value (AP, AP50, AP75, AR100
+        with ``ap``; frame_mask_AP, frame_box_AP with ``frame``; HOTA,
+        DetA, AssA, IDF1, MOTA with ``hota``, for categories with something
+        to track).
     class_names: the K category names of ``precision``'s last axis.
     precision: (T, R, K) interpolated precision per IoU threshold
         (``iou_thresholds``, T = 10), recall threshold (``recall_thresholds``,
@@ -102,7 +124,8 @@ def evaluate_report(gt: dict, results: list, metrics: Sequence[str] = ('ap',),
 
     Raises:
         ValueError: unknown metric names, results naming a video not in
-            ``gt``, malformed masks.
+            ``gt``, malformed masks; with ``frame``, a result whose
+            ``segmentations`` has another length than its video.
     """
     metrics = check_metric_names(metrics)
     values: Dict[str, float] = {}
@@ -111,10 +134,17 @@ def evaluate_report(gt: dict, results: list, metrics: Sequence[str] = ('ap',),
     if 'ap' in metrics:
         evaluator = YTVISEvaluator(gt)
         values.update(evaluator.evaluate(results))
+        recall = _per_class_recall(evaluator)
         for name, stats in evaluator.per_class_ap().items():
-            per_class.setdefault(name, {}).update(stats)
+            per_class.setdefault(name, {}).update(
+                stats, **{PER_CLASS_RECALL_NAME: recall[name]})
         report.class_names = list(evaluator.category_names)
         report.precision = evaluator.precision_curves()
+    if 'frame' in metrics:
+        frame_values, frame_per_class = evaluate_frames(gt, results)
+        values.update(frame_values)
+        for name, stats in frame_per_class.items():
+            per_class.setdefault(name, {}).update(stats)
     if 'hota' in metrics:
         tracking = evaluate_tracking(gt, results, track_score_thr,
                                      progress=progress)
@@ -124,12 +154,37 @@ def evaluate_report(gt: dict, results: list, metrics: Sequence[str] = ('ap',),
     return report
 
 
+def _per_class_recall(evaluator: YTVISEvaluator) -> Dict[str, float]:
+    """Per category name, its ``AR100`` after ``evaluator.evaluate()``.
+
+    The overall ``AR100`` restricted to one category: the largest recall
+    with the largest detection cap (100), area ``all``, averaged over the
+    10 IoU thresholds (``evaluator.recall`` is (T, K, A, M), -1 for a
+    category without non-ignored ground truth, which gets -1).  Every
+    threshold of a category with ground truth is defined, so the mean over
+    those categories is the overall ``AR100``.
+    """
+    recall = evaluator.recall  # (T, K, A, M)
+    if recall is None:
+        raise RuntimeError('per-class recall needs evaluate() to be run '
+                           'first')
+    area = AREA_LABELS.index('all')
+    caps = [m for m, cap in enumerate(evaluator.max_dets)
+            if cap == evaluator.max_dets[-1]]
+    out = {}
+    for k, name in enumerate(evaluator.category_names):
+        values = recall[:, k, area][:, caps]  # (T, M')
+        defined = values[values > -1]
+        out[name] = float(np.mean(defined)) if defined.size else -1.0
+    return out
+
+
 def evaluate_results(gt: dict, results: list, metrics: Sequence[str] = ('ap',),
                      track_score_thr: float = 0.5) -> Dict[str, float]:
     """The values of :func:`evaluate_report`: ``{name: float}``, with
-    :data:`STAT_NAMES` for ``ap`` and ``HOTA``, ``DetA``, ``AssA``,
-    ``IDF1``, ``MOTA``, their ``*_detavg`` and ``track_score_thr`` for
-    ``hota``."""
+    :data:`STAT_NAMES` for ``ap``, ``HOTA``, ``DetA``, ``AssA``, ``IDF1``,
+    ``MOTA``, their ``*_detavg`` and ``track_score_thr`` for ``hota`` and
+    :data:`~vis.evaluation.frame_eval.FRAME_STAT_NAMES` for ``frame``."""
     return evaluate_report(gt, results, metrics, track_score_thr).values
 
 
@@ -164,9 +219,10 @@ def format_metrics_table(values: Dict[str, float]) -> str:
     """A text table of whatever metrics ``values`` holds.
 
     An AP block (the :data:`STAT_NAMES` present, x100, ``n/a`` for -1), a
-    tracking block (HOTA, DetA, AssA, IDF1, MOTA class- and
-    detection-averaged, x100) with the score threshold it used, then any
-    other key as ``name: value``.
+    per-frame detection block (``frame_*``: AP, AP50, AP75, AR100 of masks
+    and boxes, x100, ``n/a`` for -1), a tracking block (HOTA, DetA, AssA,
+    IDF1, MOTA class- and detection-averaged, x100) with the score
+    threshold it used, then any other key as ``name: value``.
     """
     lines: List[str] = []
     shown = set()
@@ -176,6 +232,19 @@ def format_metrics_table(values: Dict[str, float]) -> str:
         for row in filter(None, ap_rows):
             lines += _grid(row, [[_cell(values[n], True) for n in row]])
             shown.update(row)
+    frame_rows = [(kind, [f'frame_{kind}_{n}' for n in _FRAME_COLUMNS])
+                  for kind, _ in FRAME_KINDS]
+    frame_rows = [(kind, names) for kind, names in frame_rows
+                  if any(n in values for n in names)]
+    if frame_rows:
+        if lines:
+            lines.append('')
+        lines.append('Per-frame detection AP (values x100)')
+        lines += _grid([''] + list(_FRAME_COLUMNS), [
+            [kind] + [_cell(values.get(n), True) for n in names]
+            for kind, names in frame_rows], first_left=True)
+        for _, names in frame_rows:
+            shown.update(names)
     track_rows = [(label, [n + suffix for n in TRACKING_STAT_NAMES])
                   for label, suffix in _TRACKING_ROWS]
     track_rows = [(label, names) for label, names in track_rows
@@ -203,14 +272,15 @@ def format_metrics_table(values: Dict[str, float]) -> str:
 
 def format_per_class_table(per_class: Dict[str, Dict[str, float]]) -> str:
     """A text table with one row per category and a column per metric
-    present (AP, AP50, AP75, HOTA, DetA, AssA, IDF1, MOTA; x100; ``n/a``
-    for an undefined AP, ``-`` where a category has no value)."""
+    present (AP, AP50, AP75, AR100, frame_mask_AP, frame_box_AP, HOTA, DetA,
+    AssA, IDF1, MOTA, then any other in name order; x100; ``n/a`` for an
+    undefined AP or AR, ``-`` where a category has no value)."""
     present = {m for stats in per_class.values() for m in stats}
     columns = [m for m in _PER_CLASS_COLUMNS if m in present]
     columns += sorted(present - set(columns))
     if not per_class or not columns:
         return 'no per-category results'
-    rows = [[name] + [_cell(stats.get(m), m in PER_CLASS_STAT_NAMES)
+    rows = [[name] + [_cell(stats.get(m), m in _UNDEFINED_BELOW_ZERO)
                       for m in columns]
             for name, stats in per_class.items()]
     return '\n'.join(['Per category (values x100)'] +

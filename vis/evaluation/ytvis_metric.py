@@ -1,10 +1,11 @@
-"""YouTube-VIS metric: per-video track results -> AP, or a server submission."""
+"""YouTube-VIS metric: per-video track results -> metrics, or a server
+submission."""
 import json
 import os
 import os.path as osp
 import zipfile
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dist import (broadcast_object_list, gather_object,
@@ -17,7 +18,11 @@ from mmdet.registry import METRICS
 from ..datasets.classes import ClassMatch, match_classes
 from ..datasets.layout import json_has_annotations
 from ..structures import mask_rles
-from .metrics import check_metric_names, evaluate_results, format_metrics_table
+from .metrics import (check_metric_names, evaluate_report,
+                      format_metrics_table, format_per_class_table)
+
+#: The key of the nested per-category values (see ``per_class``).
+PER_CLASS_KEY = 'per_class'
 
 
 def frame_rles(pred) -> List[dict]:
@@ -92,7 +97,8 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
     listed in the log); a data category the model lacks is an error.
 
     ``results.json`` (and the zip) are written before any metric is
-    computed, so a failing metric never loses a run.
+    computed, so a failing metric never loses a run. The log shows the
+    metrics table and the per-category table.
 
     Args:
         ann_file (str): the split's YouTube-VIS json (for its categories, and
@@ -109,8 +115,18 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
         class_map (str | dict, optional): a class map json path or dict
             ``{"data name": "model name" or None}``.
         metric (sequence[str]): what to compute (see
-            :data:`vis.evaluation.METRICS`), default ``('ap',)``.
+            :data:`vis.evaluation.METRICS`: ``ap``, ``hota``, ``frame``),
+            default ``('ap',)``.
         track_score_thr (float): score threshold of the tracking metrics.
+        per_class (bool): also return the per-category values, nested under
+            a ``per_class`` key: ``{category name: {metric name: value}}``
+            (the other keys stay floats). Off by default, for validation
+            during training: mmengine 0.10.7's hooks accept a nested value
+            (no crash, ``save_best`` reads its own key), but LoggerHook
+            prints it whole on the log line of every validation and
+            RuntimeInfoHook keeps it in the message hub that every
+            checkpoint saves. tools/test.py turns it on (and writes it to
+            metrics.json).
     """
     default_prefix = 'youtube_vis'
 
@@ -120,6 +136,7 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
                  class_map: Union[None, str, dict] = None,
                  metric: Sequence[str] = ('ap', ),
                  track_score_thr: float = 0.5,
+                 per_class: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -133,6 +150,7 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
         # make mmengine build the config as an Evaluator
         self.metrics = check_metric_names(metric)
         self.track_score_thr = track_score_thr
+        self.per_class = bool(per_class)
         if output_dir is None and (format_only or (
                 osp.isfile(ann_file) and not json_has_annotations(ann_file))):
             raise ValueError(
@@ -222,7 +240,16 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
                              self.class_map, data_source=self.ann_file,
                              model_source='the model')
 
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+    def compute_metrics(self, results: List[dict]) -> Dict[str, Any]:
+        """Write the submission, then compute the metrics of ``results``
+        (per video ``{'video_id', 'results': tracks}``).
+
+        Returns:
+            ``{name: float}`` (see :func:`vis.evaluation.evaluate_results`),
+            plus ``'per_class': {category: {metric: float}}`` with
+            ``per_class=True``; ``{}`` without annotations (or with
+            ``format_only``).
+        """
         with open(self.ann_file) as f:
             gt = json.load(f)
         categories = sorted(gt['categories'], key=lambda c: c['id'])
@@ -256,10 +283,15 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
                                   if c['id'] in cat_ids],
                   annotations=[a for a in gt['annotations']
                                if a['category_id'] in cat_ids])
-        values = evaluate_results(gt, predictions, metrics=self.metrics,
-                                  track_score_thr=self.track_score_thr)
-        print_log('\n' + format_metrics_table(values), 'current')
-        return values
+        report = evaluate_report(gt, predictions, metrics=self.metrics,
+                                 track_score_thr=self.track_score_thr)
+        print_log('\n' + format_metrics_table(report.values) + '\n\n' +
+                  format_per_class_table(report.per_class), 'current')
+        out: Dict[str, Any] = dict(report.values)
+        if self.per_class:  # last: save_best='auto' takes the first key
+            out[PER_CLASS_KEY] = {name: dict(stats) for name, stats
+                                  in report.per_class.items()}
+        return out
 
     def _write_submission(self, predictions: List[dict]) -> None:
         out_dir = self.output_dir
