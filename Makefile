@@ -30,6 +30,7 @@ $(STAMP): requirements.txt
 	$(PIP) install -q --no-deps $$(grep '^trackeval' requirements.txt)
 	$(PY) -c "import mmcv.ops, mmdet, trackeval, vis; print('stack OK: mmcv', mmcv.__version__, 'mmdet', mmdet.__version__)"
 	$(PY) -c "import vis.evaluation.rle_native as r; print('RLE kernel:', r.build())" || echo "RLE kernel not built (see above): the YouTube-VIS evaluator will use pycocotools alone"
+	$(PY) -c "import vis.evaluation.band_native as b; print('boundary band kernel:', b.build())" || echo "boundary band kernel not built (see above): Boundary AP will compute bands with numpy (slower)"
 	$(PY) -c "import vis.ops.roi_align_native as r; print('RoIAlign kernel:', r.build())" || echo "RoIAlign kernel not built (see above): inference will use mmcv's RoIAlign"
 	touch $(STAMP)
 

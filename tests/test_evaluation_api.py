@@ -191,11 +191,12 @@ def test_greedy_match_hand_worked():
 # vis.evaluation.metrics
 # ---------------------------------------------------------------------------
 def test_check_metric_names():
-    assert METRICS == ('ap', 'hota', 'frame')
+    assert METRICS == ('ap', 'hota', 'frame', 'boundary')
     assert check_metric_names(['HOTA', 'ap', 'hota']) == ('hota', 'ap')
     assert check_metric_names(['ap', 'Frame']) == ('ap', 'frame')
     with pytest.raises(ValueError,
-                       match="'mota'.*known metrics: ap, hota, frame"):
+                       match="'mota'.*known metrics: ap, hota, frame, "
+                       "boundary"):
         check_metric_names(['ap', 'mota'])
     with pytest.raises(ValueError, match='no metric'):
         check_metric_names([])

@@ -1,6 +1,7 @@
 """Evaluate a YouTube-VIS results file against a ground-truth json.
 
-    python tools/eval_ytvis.py RESULTS GT_JSON [--metrics ap hota frame] \\
+    python tools/eval_ytvis.py RESULTS GT_JSON \\
+        [--metrics ap hota frame boundary] \\
         [--track-score-thr 0.5] [--out METRICS_JSON] [--per-class] \\
         [--plots-dir DIR]
 
@@ -12,11 +13,13 @@ json with annotations.
 Prints the metrics (``ap``: AP, AP50, AP75, APs/m/l, AR1/10/100, ARs/m/l;
 ``hota``: HOTA, DetA, AssA, IDF1, MOTA class-averaged and det-averaged, on
 tracks scoring at least --track-score-thr; ``frame``: per-frame detection
-AP of masks and boxes, frame_mask_AP ... frame_box_AR100) and, with
---per-class, a table per category. --out writes the metrics json (the
-flat keys of tools/test.py's metrics.json, without its ``per_class``)
-atomically; --plots-dir writes per-category AP bars (and HOTA
-bars with ``hota``) and precision-recall curves as PNGs.
+AP of masks and boxes, frame_mask_AP ... frame_box_AR100; ``boundary``:
+Boundary AP, boundary_AP, boundary_AP50, boundary_AP75, tracks matched by
+min(mask IoU, boundary IoU)) and, with --per-class, a table per category.
+--out writes the metrics json (the flat keys of tools/test.py's
+metrics.json, without its ``per_class``) atomically; --plots-dir writes
+per-category AP bars (and HOTA bars with ``hota``) and precision-recall
+curves as PNGs.
 
 Both files are checked first (ids, fields, frame counts, mask sizes):
 errors name the file, the result and the field.

@@ -1,7 +1,8 @@
 """Test a video instance segmentation model: YouTube-VIS AP or a submission.
 
     python tools/test.py CONFIG CHECKPOINT [--data-root DIR]
-        [--split valid|test|train] [--format-only] [--metrics ap hota frame]
+        [--split valid|test|train] [--format-only]
+        [--metrics ap hota frame boundary]
         [--track-score-thr 0.5] [--class-map FILE]
 
 Always writes WORK_DIR/results.json and WORK_DIR/results.zip (the file the
@@ -9,12 +10,15 @@ YouTube-VIS evaluation server takes), before any metric is computed. With
 annotations in the split, prints the metrics (``ap``: video AP, AP50, AP75,
 APs/m/l, AR1/10/100, ARs/m/l; ``hota``: HOTA, DetA, AssA, IDF1, MOTA;
 ``frame``: per-frame detection AP of masks and boxes, frame_mask_AP ...
-frame_box_AR100, which tells detection failures from tracking failures),
-then a table per category (AP, AP50, AP75, AR100; frame_mask_AP,
-frame_box_AP; HOTA ... MOTA; whichever were computed), and writes them to
-WORK_DIR/metrics.json: the metrics as ``name: value`` and, under
-``per_class``, ``{category: {metric: value}}``. ``--split train`` tests
-the training videos (can the model fit them?), next to the held-out ones.
+frame_box_AR100, which tells detection failures from tracking failures;
+``boundary``: Boundary AP, boundary_AP, boundary_AP50, boundary_AP75, the
+video AP with tracks matched by min(mask IoU, boundary IoU), which needs
+the outlines right), then a table per category (AP, AP50, AP75, AR100;
+boundary_AP; frame_mask_AP, frame_box_AP; HOTA ... MOTA; whichever were
+computed), and writes them to WORK_DIR/metrics.json: the metrics as ``name:
+value`` and, under ``per_class``, ``{category: {metric: value}}``.
+``--split train`` tests the training videos (can the model fit them?),
+next to the held-out ones.
 
 CONFIG may also be a plain mmdet instance-segmentation config, a file or a
 scoped name (``mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py``), with its
@@ -78,8 +82,10 @@ def parse_args(argv=None):
                         '(video AP/AR), hota (HOTA, DetA, AssA, IDF1, MOTA), '
                         'frame (per-frame detection AP/AR of masks and '
                         'boxes: detection failures apart from tracking '
-                        'ones); default: ap. Per-category values come with '
-                        'each'),
+                        'ones), boundary (Boundary AP: boundary_AP, '
+                        'boundary_AP50, boundary_AP75, matching by min(mask '
+                        'IoU, boundary IoU)); default: ap. Per-category '
+                        'values come with each'),
     parser.add_argument('--track-score-thr', type=float, default=0.5,
                         help='score threshold of the tracking metrics '
                         '(default 0.5)')

@@ -1,10 +1,11 @@
 """Building and loading the project's small C libraries (ctypes, no headers).
 
 Each library is one C99 source file next to the Python module that wraps it
-(``vis/evaluation/rle_kernel.c``, ``vis/ops/roi_align_kernel.c``). It is
-compiled into a ``.so`` beside the source when that is missing or older than
-the source, through a temporary file renamed into place, so concurrent
-processes never load a half-written library. ``make install`` builds them
+(``vis/evaluation/rle_kernel.c``, ``vis/evaluation/band_kernel.c``,
+``vis/ops/roi_align_kernel.c``). It is compiled into a ``.so`` beside the
+source when that is missing or older than the source, through a temporary
+file renamed into place, so concurrent processes never load a half-written
+library. ``make install`` builds them
 ahead; otherwise the first use does.
 """
 

@@ -1,5 +1,6 @@
-"""The metrics a user can ask for (``--metrics ap hota``), computed from a
-YouTube-VIS ground truth and a results list, and their text tables.
+"""The metrics a user can ask for (``--metrics ap hota frame boundary``),
+computed from a YouTube-VIS ground truth and a results list, and their text
+tables.
 
 * ``ap``: the 12 YouTube-VIS statistics of
   :func:`vis.evaluation.ytvis_eval.evaluate_ytvis` (:data:`STAT_NAMES`:
@@ -17,6 +18,12 @@ YouTube-VIS ground truth and a results list, and their text tables.
   same with ``box``), so that detection failures (low frame AP) are told
   apart from tracking failures (high frame AP, low video AP); per category
   ``frame_mask_AP`` and ``frame_box_AP``.
+* ``boundary``: Boundary AP of :mod:`vis.evaluation.boundary_eval`
+  (:data:`~vis.evaluation.boundary_eval.BOUNDARY_STAT_NAMES`:
+  ``boundary_AP``, ``boundary_AP50``, ``boundary_AP75``): the video AP with
+  tracks matched by min(video mask IoU, video boundary IoU), so that a
+  match needs the outline right too; per category ``boundary_AP``.  With
+  ``ap`` too, both come from one pass over the masks.
 
 Per category, ``ap`` also gives ``AR100``, the statistic ``AR100`` of one
 category (so that its mean over the categories with ground truth is the
@@ -30,6 +37,8 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
+from .boundary_eval import (BOUNDARY_PER_CLASS_STAT_NAMES,
+                            BoundaryAPEvaluator)
 from .frame_eval import (FRAME_KINDS, FRAME_PER_CLASS_STAT_NAMES, MAX_DETS,
                          evaluate_frames)
 from .tracking import DETAVG_SUFFIX, TRACKING_STAT_NAMES, evaluate_tracking
@@ -41,7 +50,7 @@ __all__ = ['METRICS', 'EvaluationReport', 'check_metric_names',
            'format_per_class_table']
 
 #: Metric names a user may pass (``--metrics``).
-METRICS = ('ap', 'hota', 'frame')
+METRICS = ('ap', 'hota', 'frame', 'boundary')
 
 #: The per-category recall of ``ap`` (see :func:`_per_class_recall`).
 PER_CLASS_RECALL_NAME = 'AR100'
@@ -49,10 +58,13 @@ PER_CLASS_RECALL_NAME = 'AR100'
 _AP_ROWS = (STAT_NAMES[:6], STAT_NAMES[6:])  # AP..APl, AR1..ARl
 _TRACKING_ROWS = (('class-averaged', ''), ('det-averaged', DETAVG_SUFFIX))
 _FRAME_COLUMNS = ('AP', 'AP50', 'AP75', f'AR{MAX_DETS}')
+_BOUNDARY_COLUMNS = ('AP', 'AP50', 'AP75')  # boundary_AP ... boundary_AP75
 _PER_CLASS_COLUMNS = (PER_CLASS_STAT_NAMES + (PER_CLASS_RECALL_NAME, ) +
+                      BOUNDARY_PER_CLASS_STAT_NAMES +
                       FRAME_PER_CLASS_STAT_NAMES + TRACKING_STAT_NAMES)
 #: Per-category columns where -1 means undefined (shown ``n/a``).
 _UNDEFINED_BELOW_ZERO = (PER_CLASS_STAT_NAMES + (PER_CLASS_RECALL_NAME, ) +
+                         BOUNDARY_PER_CLASS_STAT_NAMES +
                          FRAME_PER_CLASS_STAT_NAMES)
 
 
@@ -85,9 +97,9 @@ class EvaluationReport:
 
     values: metric name -> value (the keys of :func:`evaluate_results`).
     per_class: category name -> metric name -> value (AP, AP50, AP75, AR100
-        with ``ap``; frame_mask_AP, frame_box_AP with ``frame``; HOTA,
-        DetA, AssA, IDF1, MOTA with ``hota``, for categories with something
-        to track).
+        with ``ap``; boundary_AP with ``boundary``; frame_mask_AP,
+        frame_box_AP with ``frame``; HOTA, DetA, AssA, IDF1, MOTA with
+        ``hota``, for categories with something to track).
     class_names: the K category names of ``precision``'s last axis.
     precision: (T, R, K) interpolated precision per IoU threshold
         (``iou_thresholds``, T = 10), recall threshold (``recall_thresholds``,
@@ -131,15 +143,23 @@ def evaluate_report(gt: dict, results: list, metrics: Sequence[str] = ('ap',),
     values: Dict[str, float] = {}
     per_class: Dict[str, Dict[str, float]] = {}
     report = EvaluationReport(values, per_class)
+    if 'ap' in metrics or 'boundary' in metrics:
+        # Boundary AP's evaluator gives mask AP too, from the same IoUs.
+        evaluator = (BoundaryAPEvaluator(gt) if 'boundary' in metrics
+                     else YTVISEvaluator(gt))
+        ap_stats = evaluator.evaluate(results)
     if 'ap' in metrics:
-        evaluator = YTVISEvaluator(gt)
-        values.update(evaluator.evaluate(results))
+        values.update(ap_stats)
         recall = _per_class_recall(evaluator)
         for name, stats in evaluator.per_class_ap().items():
             per_class.setdefault(name, {}).update(
                 stats, **{PER_CLASS_RECALL_NAME: recall[name]})
         report.class_names = list(evaluator.category_names)
         report.precision = evaluator.precision_curves()
+    if 'boundary' in metrics:
+        values.update(evaluator.boundary_values())
+        for name, stats in evaluator.boundary_per_class_ap().items():
+            per_class.setdefault(name, {}).update(stats)
     if 'frame' in metrics:
         frame_values, frame_per_class = evaluate_frames(gt, results)
         values.update(frame_values)
@@ -183,8 +203,10 @@ def evaluate_results(gt: dict, results: list, metrics: Sequence[str] = ('ap',),
                      track_score_thr: float = 0.5) -> Dict[str, float]:
     """The values of :func:`evaluate_report`: ``{name: float}``, with
     :data:`STAT_NAMES` for ``ap``, ``HOTA``, ``DetA``, ``AssA``, ``IDF1``,
-    ``MOTA``, their ``*_detavg`` and ``track_score_thr`` for ``hota`` and
-    :data:`~vis.evaluation.frame_eval.FRAME_STAT_NAMES` for ``frame``."""
+    ``MOTA``, their ``*_detavg`` and ``track_score_thr`` for ``hota``,
+    :data:`~vis.evaluation.frame_eval.FRAME_STAT_NAMES` for ``frame`` and
+    :data:`~vis.evaluation.boundary_eval.BOUNDARY_STAT_NAMES` for
+    ``boundary``."""
     return evaluate_report(gt, results, metrics, track_score_thr).values
 
 
@@ -219,8 +241,10 @@ def format_metrics_table(values: Dict[str, float]) -> str:
     """A text table of whatever metrics ``values`` holds.
 
     An AP block (the :data:`STAT_NAMES` present, x100, ``n/a`` for -1), a
-    per-frame detection block (``frame_*``: AP, AP50, AP75, AR100 of masks
-    and boxes, x100, ``n/a`` for -1), a tracking block (HOTA, DetA, AssA,
+    Boundary AP block (``boundary_AP``, ``boundary_AP50``,
+    ``boundary_AP75`` under AP, AP50, AP75), a per-frame detection block
+    (``frame_*``: AP, AP50, AP75, AR100 of masks and boxes, x100, ``n/a``
+    for -1), a tracking block (HOTA, DetA, AssA,
     IDF1, MOTA class- and detection-averaged, x100) with the score
     threshold it used, then any other key as ``name: value``.
     """
@@ -232,6 +256,15 @@ def format_metrics_table(values: Dict[str, float]) -> str:
         for row in filter(None, ap_rows):
             lines += _grid(row, [[_cell(values[n], True) for n in row]])
             shown.update(row)
+    boundary = [n for n in (f'boundary_{c}' for c in _BOUNDARY_COLUMNS)
+                if n in values]
+    if boundary:
+        if lines:
+            lines.append('')
+        lines.append('Boundary AP (values x100)')
+        lines += _grid([n[len('boundary_'):] for n in boundary],
+                       [[_cell(values[n], True) for n in boundary]])
+        shown.update(boundary)
     frame_rows = [(kind, [f'frame_{kind}_{n}' for n in _FRAME_COLUMNS])
                   for kind, _ in FRAME_KINDS]
     frame_rows = [(kind, names) for kind, names in frame_rows
@@ -272,9 +305,10 @@ def format_metrics_table(values: Dict[str, float]) -> str:
 
 def format_per_class_table(per_class: Dict[str, Dict[str, float]]) -> str:
     """A text table with one row per category and a column per metric
-    present (AP, AP50, AP75, AR100, frame_mask_AP, frame_box_AP, HOTA, DetA,
-    AssA, IDF1, MOTA, then any other in name order; x100; ``n/a`` for an
-    undefined AP or AR, ``-`` where a category has no value)."""
+    present (AP, AP50, AP75, AR100, boundary_AP, frame_mask_AP,
+    frame_box_AP, HOTA, DetA, AssA, IDF1, MOTA, then any other in name
+    order; x100; ``n/a`` for an undefined AP or AR, ``-`` where a category
+    has no value)."""
     present = {m for stats in per_class.values() for m in stats}
     columns = [m for m in _PER_CLASS_COLUMNS if m in present]
     columns += sorted(present - set(columns))

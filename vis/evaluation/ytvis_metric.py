@@ -115,8 +115,8 @@ class YouTubeVISVideoMetric(BaseVideoMetric):
         class_map (str | dict, optional): a class map json path or dict
             ``{"data name": "model name" or None}``.
         metric (sequence[str]): what to compute (see
-            :data:`vis.evaluation.METRICS`: ``ap``, ``hota``, ``frame``),
-            default ``('ap',)``.
+            :data:`vis.evaluation.METRICS`: ``ap``, ``hota``, ``frame``,
+            ``boundary``), default ``('ap',)``.
         track_score_thr (float): score threshold of the tracking metrics.
         per_class (bool): also return the per-category values, nested under
             a ``per_class`` key: ``{category name: {metric name: value}}``

@@ -76,15 +76,19 @@ Modules
 -------
 ``params`` (thresholds, area ranges, statistic names), ``rle`` (masks:
 conversion, areas, same-frame intersections, native kernel or
-pycocotools), ``frame_iou`` (the pluggable per-frame IoU, ``mask`` today;
-the video IoU, hence the matching, and the tracking metrics compare masks
-through it), ``tracks`` (track containers), ``video_iou`` / ``box_iou``
+pycocotools), ``frame_iou`` (the pluggable per-frame IoU, ``mask`` and
+``boundary``; the video IoU, hence the matching, and the tracking metrics
+compare masks through it), ``boundary`` (boundary bands as compressed RLE
+and the ``boundary`` IoU; Boundary AP: :mod:`vis.evaluation.boundary_eval`),
+``tracks`` (track containers), ``video_iou`` / ``box_iou``
 (video IoUs), ``matching`` (greedy COCO matching), ``accumulate``
 (precision / recall), ``summary`` (the 12 numbers, per-category AP and
 precision curves), ``evaluator`` (:class:`YTVISEvaluator`,
 :func:`evaluate_ytvis`) and ``table`` (:func:`format_stats_table`).
 """
 
+from .boundary import (DILATION_RATIO, BoundaryIoU, boundary_band,
+                       boundary_dilation)
 from .box_iou import box_video_ious
 from .evaluator import YTVISEvaluator, evaluate_ytvis, id_sort_key
 from .frame_iou import (FRAME_IOUS, FrameIoU, MaskIoU, get_frame_iou,
@@ -99,9 +103,11 @@ from .tracks import _Track, mask_track_areas  # noqa: F401  (_Track: tests)
 from .video_iou import mask_video_ious
 
 __all__ = [
-    'AREA_LABELS', 'AREA_RANGES', 'FRAME_IOUS', 'FrameIoU', 'IOU_THRESHOLDS',
-    'MaskIoU', 'PER_CLASS_STAT_NAMES', 'RECALL_THRESHOLDS', 'STAT_NAMES',
-    'YTVISEvaluator', 'box_video_ious', 'evaluate_ytvis',
-    'format_stats_table', 'get_frame_iou', 'greedy_match', 'id_sort_key',
-    'mask_track_areas', 'mask_video_ious', 'register_frame_iou',
+    'AREA_LABELS', 'AREA_RANGES', 'BoundaryIoU', 'DILATION_RATIO',
+    'FRAME_IOUS', 'FrameIoU', 'IOU_THRESHOLDS', 'MaskIoU',
+    'PER_CLASS_STAT_NAMES', 'RECALL_THRESHOLDS', 'STAT_NAMES',
+    'YTVISEvaluator', 'boundary_band', 'boundary_dilation',
+    'box_video_ious', 'evaluate_ytvis', 'format_stats_table',
+    'get_frame_iou', 'greedy_match', 'id_sort_key', 'mask_track_areas',
+    'mask_video_ious', 'register_frame_iou',
 ]

@@ -323,7 +323,7 @@ class YTVISEvaluator:
         pair_gt = (np.repeat(gt_lo - (np.cumsum(gt_count) - gt_count),
                              gt_count) + np.arange(pair_det.size))
 
-        known = None
+        known = segms = None
         if self.iou_type == 'segm':
             segms = self._result_segms(results, dets)
             det_avg, known, pair_iou = self._mask_ious(
@@ -331,7 +331,15 @@ class YTVISEvaluator:
         else:
             det_avg, pair_iou = self._box_ious(results, dets, gts, pair_det,
                                                pair_gt)
+        return self._score(results, segms, dets, gts, gt_lo, pair_det,
+                           pair_gt, pair_iou, det_avg, known)
 
+    def _score(self, results, segms, dets: _Detections, gts: _GroundTruths,
+               gt_lo, pair_det, pair_gt, pair_iou, det_avg,
+               known) -> Dict[str, float]:
+        """Match the pairs by ``pair_iou``, accumulate and summarise (sets
+        ``precision``, ``recall``, ``stats``); completes ``det_avg`` and
+        ``known`` where areas were needed."""
         bounds = np.array([r for _, r in AREA_RANGES])  # (A, 2)
         gt_out = (gts.ignore[None, :] |
                   (gts.avg_area[None, :] < bounds[:, :1]) |
@@ -346,6 +354,7 @@ class YTVISEvaluator:
                 dets, matched & ~ignored_by_gt, bounds))
             det_avg[needed] = self._mask_avg_areas(results, segms, dets,
                                                    needed)
+            known[needed] = True
         det_out = ((det_avg[None, :] < bounds[:, :1]) |
                    (det_avg[None, :] > bounds[:, 1:]))  # (A, N)
         ignored = ignored_by_gt | (~matched & det_out[:, None, :])
@@ -432,9 +441,10 @@ class YTVISEvaluator:
             masks = [_present_masks(segms[j], *self._where(results, dets, j))
                      for j in ids_list]
             counts = list(chain.from_iterable(m[1] for m in masks))
-            areas, packed = _measure(
-                counts, list(chain.from_iterable(m[2] for m in masks)))
-        return _MaskTracks(counts, frames, areas, per_track, length, packed)
+            rles = list(chain.from_iterable(m[2] for m in masks))
+            areas, packed = _measure(counts, rles)
+        return _MaskTracks(counts, frames, areas, per_track, length, packed,
+                           rles=rles)
 
     def _gt_mask_tracks(self, gts: _GroundTruths,
                         ids: np.ndarray) -> _MaskTracks:
@@ -484,12 +494,20 @@ class YTVISEvaluator:
         keys, pair_block = np.unique(det_key[pair_det], return_inverse=True)
         block_sizes = [self._video_sizes[k // num_cats]
                        for k in keys.tolist()]
-        ious = _pair_video_ious(self.frame_iou, det_tracks,
-                                self._gt_mask_tracks(gts, gt_ids),
-                                det_index[pair_det], gt_index[pair_gt],
-                                pair_block.ravel(), block_sizes,
-                                lowest=float(IOU_THRESHOLDS.min()))
+        ious = self._pair_ious(det_tracks, self._gt_mask_tracks(gts, gt_ids),
+                               det_index[pair_det], gt_index[pair_gt],
+                               pair_block.ravel(), block_sizes)
         return det_avg, known, ious
+
+    def _pair_ious(self, dets: _MaskTracks, gts: _MaskTracks,
+                   pair_det: np.ndarray, pair_gt: np.ndarray,
+                   pair_block: np.ndarray, block_sizes: list) -> np.ndarray:
+        """(Q,) matching IoUs of mask track pairs (arguments as
+        :func:`~.video_iou._pair_video_ious`), 0 for pairs provably below
+        the lowest threshold; a hook for subclasses (Boundary AP)."""
+        return _pair_video_ious(self.frame_iou, dets, gts, pair_det, pair_gt,
+                                pair_block, block_sizes,
+                                lowest=float(IOU_THRESHOLDS.min()))
 
     def _mask_avg_areas(self, results, segms: list, dets: _Detections,
                         ids: np.ndarray) -> np.ndarray:

@@ -9,12 +9,12 @@ the intersection of same-frame pairs, as integers, with
 
 per frame, and ``sum_f |a_f & b_f| / sum_f |a_f | b_f|`` per video.
 
-``mask`` (:class:`MaskIoU`, pixels of the masks) is the only one today.
-Another one (say a boundary IoU, whose sizes and intersections are pixel
-counts of the masks' boundary bands) is one new module that subclasses
-:class:`FrameIoU`, decorates it with ``@register_frame_iou('boundary')`` and
-is imported by this package's ``__init__``; evaluators then take
-``frame_iou='boundary'``.
+``mask`` (:class:`MaskIoU`, pixels of the masks) and ``boundary``
+(:class:`~.boundary.BoundaryIoU`, pixels of the masks' boundary bands, in
+its own module) are registered.  Another one is one new module that
+subclasses :class:`FrameIoU`, decorates it with
+``@register_frame_iou(name)`` and is imported by this package's
+``__init__``; evaluators then take ``frame_iou=name``.
 """
 
 from __future__ import annotations

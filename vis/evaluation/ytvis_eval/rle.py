@@ -172,7 +172,9 @@ class _MaskTracks:
     each track; length: (T,) int64 length of each frame list (present or
     not); packed: the counts packed for the native kernel (None without it);
     cache: free for a :class:`~.frame_iou.FrameIoU` to keep what it derives
-    from these masks (under its name).
+    from these masks (under its name); rles: the M masks as RLE dicts
+    (``size`` and ``counts``; None where not kept), for what needs their
+    frame sizes or pixels (boundary bands).
     """
     counts: list
     frames: np.ndarray
@@ -181,6 +183,7 @@ class _MaskTracks:
     length: np.ndarray
     packed: Optional[rle_native.PackedMasks] = None
     cache: dict = field(default_factory=dict)
+    rles: Optional[list] = None
 
     def tables(self, num_frames: int,
                sizes: Optional[np.ndarray] = None

@@ -63,13 +63,13 @@ def _pack_mask_tracks(masks: Sequence[tuple],
     per_track = np.fromiter((len(m[0]) for m in masks), dtype=np.int64,
                             count=len(masks))
     counts = list(chain.from_iterable(m[1] for m in masks))
-    areas, packed = _measure(
-        counts, list(chain.from_iterable(m[2] for m in masks)))
+    rles = list(chain.from_iterable(m[2] for m in masks))
+    areas, packed = _measure(counts, rles)
     return _MaskTracks(
         counts,
         np.fromiter(chain.from_iterable(m[0] for m in masks),
                     dtype=np.int64, count=int(per_track.sum())),
-        areas, per_track, length, packed)
+        areas, per_track, length, packed, rles=rles)
 
 
 def _segm_track(segms: Sequence, height: int, width: int,
