@@ -203,15 +203,16 @@ def category_names(ann_file: str) -> Sequence[str]:
 
 def set_num_classes(cfg: Config, num_classes: int) -> None:
     """Set the class count of the detector's box and mask heads (a two-stage
-    detector's RoI heads, every stage of a cascade, or a single-stage
-    detector's ``bbox_head`` / ``mask_head``; heads that count classes
-    otherwise, such as Mask2Former's, are left as configured)."""
+    detector's RoI heads, every stage of a cascade, PointRend's
+    ``point_head``, or a single-stage detector's ``bbox_head`` /
+    ``mask_head``; heads that count classes otherwise, such as
+    Mask2Former's, are left as configured)."""
     detector = cfg.model.get('detector', cfg.model)
     holders = [detector.get('roi_head'), detector]
     for holder in holders:
         if not holder:
             continue
-        for key in ('bbox_head', 'mask_head'):
+        for key in ('bbox_head', 'mask_head', 'point_head'):
             heads = holder.get(key)
             for head in (heads if isinstance(heads, list) else [heads]):
                 if isinstance(head, dict) and 'num_classes' in head:
@@ -294,7 +295,8 @@ def apply_data_root(cfg: Config, data_root: str, train: bool = True,
                     evaluator['ann_file'] = test_info['ann_file']
                     if not test_info['has_annotations']:
                         evaluator['format_only'] = True
-    source = cfg.train_dataloader.dataset if train else cfg.test_dataloader.dataset
+    source = (cfg.train_dataloader.dataset if train
+              else cfg.test_dataloader.dataset)
     classes = classes_for(cfg, source)
     set_num_classes(cfg, len(classes))
     split = 'train' if train else test_split

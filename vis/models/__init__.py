@@ -11,6 +11,8 @@ from .embedding_memory_tracker import (EmbeddingMemory,
                                        EmbeddingMemoryTracker, greedy_assign)
 from .fast_mask_head import RLEFCNMaskHead
 from .online_masktrack_rcnn import OnlineMaskTrackRCNN
+from .point_rend_roi_head import RLEPointRendRoIHead
+from .rle_coarse_mask_head import RLECoarseMaskHead
 from .temporal_masktrack_rcnn import FeatureMemory, TemporalMaskTrackRCNN
 from .temporal_roi_extractor import (TemporalRoIExtractor,
                                      temporal_extractors, temporal_support)
@@ -23,7 +25,8 @@ __all__ = [
     'prefix_plain_detector_keys', 'split_detector_state',
     'strip_module_prefix',
     'EmbeddingMemoryTracker',
-    'FeatureMemory', 'OnlineMaskTrackRCNN', 'RLEFCNMaskHead',
+    'FeatureMemory', 'OnlineMaskTrackRCNN', 'RLECoarseMaskHead',
+    'RLEFCNMaskHead', 'RLEPointRendRoIHead',
     'TemporalMaskTrackRCNN', 'TemporalRoIExtractor',
     'greedy_assign', 'shared_fc_features', 'temporal_extractors',
     'temporal_support'

@@ -1,4 +1,6 @@
 """Mask head whose test-time output is compressed RLE, computed fast on CPU."""
+from typing import Callable, List
+
 import torch
 from torch import Tensor
 
@@ -61,20 +63,45 @@ class RLEFCNMaskHead(FCNMaskHead):
             return super()._predict_by_feat_single(
                 mask_preds, bboxes, labels, img_meta, rcnn_test_cfg,
                 rescale=rescale, activate_map=activate_map)
-        scale = bboxes.new_tensor(img_meta['scale_factor']).repeat(1, 2)
-        height, width = img_meta['ori_shape'][:2]
-        if rescale:
-            # in place, as mmdet's head: the instances' boxes are rescaled
-            # here (the box head left them at the input scale)
-            bboxes /= scale  # (K, 4) at the original image scale
-        else:
-            height = int(round(height * float(scale[0, 1])))
-            width = int(round(width * float(scale[0, 0])))
-        probs = mask_preds.sigmoid()  # (K, classes or 1, h, w)
-        if not self.class_agnostic:
-            rows = torch.arange(probs.shape[0], device=probs.device)  # (K,)
-            probs = probs[rows, labels]  # (K, h, w)
-        else:
-            probs = probs[:, 0]
-        return RLEMasks(paste_masks_to_rle(probs, bboxes, height, width,
-                                           threshold), height, width)
+        return rle_masks(mask_preds, bboxes, labels, img_meta, threshold,
+                         rescale=rescale, class_agnostic=self.class_agnostic)
+
+
+def rle_masks(mask_preds: Tensor, bboxes: Tensor, labels: Tensor,
+              img_meta: dict, threshold: float, rescale: bool = False,
+              class_agnostic: bool = False,
+              paste: Callable[..., List[dict]] = paste_masks_to_rle
+              ) -> RLEMasks:
+    """One image's masks as :class:`RLEMasks`, from RoI mask logits.
+
+    Args:
+        mask_preds (Tensor): (K, classes, h, w) logits on each box's grid,
+            or (K, 1, h, w): one class per RoI (class-agnostic, or already
+            the RoI's own class).
+        bboxes (Tensor): (K, 4) at the network's input scale; rescaled in
+            place to the original image with ``rescale``, as mmdet's heads
+            do for the results.
+        labels (Tensor): (K,) classes, picking the channel of each RoI.
+        img_meta (dict): with ``scale_factor`` and ``ori_shape``.
+        threshold (float): binarisation threshold (>= 0).
+        paste (callable): ``paste(probs (K, h, w), boxes (K, 4), height,
+            width, threshold)`` -> K RLEs; :func:`vis.ops.mask_paste.
+            paste_masks_to_rle` or ``paste_masks_to_rle_by_region``.
+    """
+    scale = bboxes.new_tensor(img_meta['scale_factor']).repeat(1, 2)
+    height, width = img_meta['ori_shape'][:2]
+    if rescale:
+        # in place, as mmdet's head: the instances' boxes are rescaled
+        # here (the box head left them at the input scale)
+        bboxes /= scale  # (K, 4) at the original image scale
+    else:
+        height = int(round(height * float(scale[0, 1])))
+        width = int(round(width * float(scale[0, 0])))
+    probs = mask_preds.sigmoid()  # (K, classes or 1, h, w)
+    if class_agnostic or probs.shape[1] == 1:
+        probs = probs[:, 0]  # (K, h, w)
+    else:
+        rows = torch.arange(probs.shape[0], device=probs.device)  # (K,)
+        probs = probs[rows, labels]  # (K, h, w)
+    return RLEMasks(paste(probs, bboxes, height, width, threshold), height,
+                    width)
