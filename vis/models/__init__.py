@@ -12,6 +12,10 @@ from .embedding_memory_tracker import (EmbeddingMemory,
 from .fast_mask_head import RLEFCNMaskHead
 from .online_masktrack_rcnn import OnlineMaskTrackRCNN
 from .point_rend_roi_head import RLEPointRendRoIHead
+from .region_refine_roi_head import (RLERegionRefineRoIHead, key_frames,
+                                     own_class_logits, refine_frames,
+                                     region_refine_heads)
+from .region_refiner import RegionRefineHead
 from .rle_coarse_mask_head import RLECoarseMaskHead
 from .temporal_masktrack_rcnn import FeatureMemory, TemporalMaskTrackRCNN
 from .temporal_roi_extractor import (TemporalRoIExtractor,
@@ -26,8 +30,10 @@ __all__ = [
     'strip_module_prefix',
     'EmbeddingMemoryTracker',
     'FeatureMemory', 'OnlineMaskTrackRCNN', 'RLECoarseMaskHead',
-    'RLEFCNMaskHead', 'RLEPointRendRoIHead',
+    'RLEFCNMaskHead', 'RLEPointRendRoIHead', 'RLERegionRefineRoIHead',
+    'RegionRefineHead',
     'TemporalMaskTrackRCNN', 'TemporalRoIExtractor',
-    'greedy_assign', 'shared_fc_features', 'temporal_extractors',
+    'greedy_assign', 'key_frames', 'own_class_logits', 'refine_frames',
+    'region_refine_heads', 'shared_fc_features', 'temporal_extractors',
     'temporal_support'
 ]

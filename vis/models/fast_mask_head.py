@@ -7,7 +7,8 @@ from torch import Tensor
 from mmdet.models.roi_heads.mask_heads import FCNMaskHead
 from mmdet.registry import MODELS
 
-from ..ops.mask_paste import paste_masks_to_rle
+from ..ops.mask_paste import (paste_masks_to_rle,
+                              paste_masks_to_rle_by_region)
 from ..structures import RLEMasks
 
 
@@ -29,14 +30,21 @@ class RLEFCNMaskHead(FCNMaskHead):
         rle_output (bool): return ``RLEMasks`` at test time; False gives
             mmdet's ``(N, H, W)`` bool tensor.
         channels_last (bool): channels-last convolutions at test time.
+        paste_by_region (bool): encode each instance's region on its own
+            (:func:`vis.ops.mask_paste.paste_masks_to_rle_by_region`, no
+            full-frame buffer; the same RLEs), as for the refined grids of
+            :class:`~vis.models.RLERegionRefineRoIHead`; False pastes all
+            instances into one (H, W, N) frame buffer encoded in one call.
         **kwargs: as :class:`mmdet.models.roi_heads.FCNMaskHead`.
     """
 
     def __init__(self, *, rle_output: bool = True,
-                 channels_last: bool = True, **kwargs) -> None:
+                 channels_last: bool = True, paste_by_region: bool = False,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.rle_output = rle_output
         self.channels_last = channels_last
+        self.paste_by_region = paste_by_region
 
     def forward(self, x: Tensor) -> Tensor:
         """Mask logits.
@@ -57,14 +65,22 @@ class RLEFCNMaskHead(FCNMaskHead):
                                 rcnn_test_cfg, rescale: bool = False,
                                 activate_map: bool = False):
         """Masks of one image's K detections (``mask_preds`` (K, classes,
-        h, w) logits, ``bboxes`` (K, 4) at the network's input scale)."""
+        h, w) logits, or (K, 1, h, w) of each RoI's own class as
+        :class:`~vis.models.RLERegionRefineRoIHead` gives; ``bboxes`` (K, 4)
+        at the network's input scale)."""
         threshold = rcnn_test_cfg.mask_thr_binary
         if not self.rle_output or activate_map or threshold < 0:
+            if mask_preds.shape[1] == 1 and not self.class_agnostic:
+                # one channel already holds each RoI's own class
+                labels = labels.new_zeros(labels.shape)  # (K,)
             return super()._predict_by_feat_single(
                 mask_preds, bboxes, labels, img_meta, rcnn_test_cfg,
                 rescale=rescale, activate_map=activate_map)
+        paste = (paste_masks_to_rle_by_region if self.paste_by_region else
+                 paste_masks_to_rle)
         return rle_masks(mask_preds, bboxes, labels, img_meta, threshold,
-                         rescale=rescale, class_agnostic=self.class_agnostic)
+                         rescale=rescale, class_agnostic=self.class_agnostic,
+                         paste=paste)
 
 
 def rle_masks(mask_preds: Tensor, bboxes: Tensor, labels: Tensor,

@@ -11,6 +11,8 @@ from mmdet.structures import TrackSampleList
 
 from ..ops import roi_align_native
 from .channels_last_roi_extractor import ChannelsLastRoIExtractor
+from .region_refine_roi_head import (key_frames, refine_frames,
+                                     region_refine_heads)
 
 
 def predict_video_online(model, inputs: Tensor,
@@ -56,6 +58,15 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
     def __init__(self, *, channels_last: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.channels_last = channels_last
+
+    def loss(self, inputs: Tensor, data_samples: TrackSampleList,
+             **kwargs) -> dict:
+        """mmdet's losses; a :class:`~vis.models.RLERegionRefineRoIHead`
+        reads the key frames (``inputs`` (N, T, C, H, W))."""
+        if not region_refine_heads(self.detector):
+            return super().loss(inputs, data_samples, **kwargs)
+        with refine_frames(self.detector, key_frames(inputs, data_samples)):
+            return super().loss(inputs, data_samples, **kwargs)
 
     def predict(self, inputs: Tensor, data_samples: TrackSampleList,
                 rescale: bool = True, **kwargs) -> TrackSampleList:
@@ -106,8 +117,10 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
         if img_data_sample.frame_id == 0:
             self.reset_video()
         conv_x, roi_x = self.frame_features(img)
-        img_data_sample.pred_instances = self.detect(
-            conv_x, roi_x, img_data_sample, rescale=rescale)
+        # a RLERegionRefineRoIHead refines the masks on the frame
+        with refine_frames(self.detector, img):
+            img_data_sample.pred_instances = self.detect(
+                conv_x, roi_x, img_data_sample, rescale=rescale)
         img_data_sample.pred_track_instances = self.tracker.track(
             model=self, feats=roi_x, data_sample=img_data_sample, **kwargs)
         return img_data_sample

@@ -9,6 +9,7 @@ from mmdet.registry import MODELS
 from mmdet.structures import TrackSampleList
 
 from .online_masktrack_rcnn import OnlineMaskTrackRCNN
+from .region_refine_roi_head import refine_frames
 from .temporal_roi_extractor import temporal_support
 
 
@@ -141,7 +142,8 @@ class TemporalMaskTrackRCNN(OnlineMaskTrackRCNN):
             raise ValueError('every sample needs the same number of '
                              'reference frames')
         key_data_samples = [s.get_key_frames()[0] for s in data_samples]
-        x = self.detector.extract_feat(inputs[batch, key_inds].contiguous())
+        key_imgs = inputs[batch, key_inds].contiguous()  # (N, C, H, W)
+        x = self.detector.extract_feat(key_imgs)
         ref_x = self.detector.extract_feat(
             inputs[batch, [r[0] for r in ref_inds]].contiguous())
         supports = [[f[:, None] for f in ref_x]]  # level l: (N, 1, C, H, W)
@@ -162,7 +164,8 @@ class TemporalMaskTrackRCNN(OnlineMaskTrackRCNN):
             if 'loss' in key and 'rpn' not in key:
                 rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
         losses.update(rpn_losses)
-        with temporal_support(self.detector.roi_head, support):
+        with temporal_support(self.detector.roi_head, support), \
+                refine_frames(self.detector.roi_head, key_imgs):
             losses.update(self.detector.roi_head.loss(
                 x, rpn_results_list, key_data_samples, **kwargs))
         losses.update(self.track_head.loss(x, ref_x, rpn_results_list,

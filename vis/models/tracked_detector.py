@@ -27,6 +27,7 @@ from mmdet.structures.bbox import bbox2roi
 
 from ..structures import RLEMasks, dense_masks
 from .online_masktrack_rcnn import predict_video_online
+from .region_refine_roi_head import refine_frames
 
 
 def shared_fc_features(bbox_head: torch.nn.Module, roi_feats: Tensor
@@ -158,8 +159,10 @@ class TrackedDetector(BaseMOTModel):
         x = detector.extract_feat(img)
         rpn_results = detector.rpn_head.predict(x, [img_data_sample],
                                                 rescale=False)
-        pred = roi_head.predict(x, rpn_results, [img_data_sample],
-                                rescale=rescale)[0]
+        # a RLERegionRefineRoIHead refines the masks on the frame
+        with refine_frames(roi_head, img):
+            pred = roi_head.predict(x, rpn_results, [img_data_sample],
+                                    rescale=rescale)[0]
         pred = self._dense(pred)
         embeds = self.appearance(x, pred.bboxes, img_data_sample,
                                  rescaled=rescale)
