@@ -148,8 +148,13 @@ def prepare(experiment, data, work):
                     "    dict(type='CosineAnnealingLR', by_epoch=True, "
                     'begin=0, end=max_epochs, eta_min_ratio=0.02, '
                     'convert_to_iter_based=True)]\n'
-                    'train_cfg = dict(max_epochs=max_epochs, '
-                    'val_interval=max_epochs, val_begin=max_epochs)\n')
+                    "train_cfg = dict(_delete_=True, "
+                    "type='ResumableEpochBasedTrainLoop', "
+                    'max_epochs=max_epochs, val_interval=max_epochs, '
+                    'val_begin=max_epochs)\n'
+                    'log_processor = dict(by_epoch=True)\n'
+                    'default_hooks = dict(checkpoint=dict(by_epoch=True, '
+                    'interval=1))\n')
         return root, config
     _link_valid(data, root)
     return root, CONFIG

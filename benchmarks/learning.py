@@ -49,12 +49,18 @@ SPLIT_SIZES = {'hard': (40, 10), 'default': (48, 12)}
 
 # The quickstart recipe of 2026-12-04: BatchNorm trained on
 # 2-frame batches, anchors from 16 px, 5 epochs (as many iterations as the
-# data has frames), the base pipeline without scale/colour jitter or noise.
+# data has frames), the base pipeline without scale/colour jitter or noise,
+# 200 RPN proposals at test time, the track head's match loss at full
+# weight.
 REFERENCE_RECIPE = '''_base_ = [{config!r}]
-model = dict(detector=dict(
-    backbone=dict(norm_cfg=dict(_delete_=True, type='BN',
-                                requires_grad=True)),
-    rpn_head=dict(anchor_generator=dict(scales=[4]))))
+model = dict(
+    detector=dict(
+        backbone=dict(norm_cfg=dict(_delete_=True, type='BN',
+                                    requires_grad=True)),
+        rpn_head=dict(anchor_generator=dict(scales=[4])),
+        test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=200))),
+    track_head=dict(embed_head=dict(loss_match=dict(
+        type='mmdet.CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))))
 train_pipeline = [
     dict(type='UniformRefFrameSample', num_ref_imgs=1, frame_range=6,
          filter_key_img=True),

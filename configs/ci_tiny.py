@@ -31,11 +31,16 @@ val_dataloader = dict(num_workers=0, persistent_workers=False,
                       dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
+# one epoch (the quickstart counts iterations; the tests that resume,
+# retrain and select checkpoints work by epochs)
 max_epochs = 1
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs,
+train_cfg = dict(_delete_=True, type='ResumableEpochBasedTrainLoop',
+                 max_epochs=max_epochs, val_interval=max_epochs,
                  val_begin=max_epochs)
+log_processor = dict(by_epoch=True)
 default_hooks = dict(logger=dict(interval=5),
-                     checkpoint=dict(interval=1, max_keep_ckpts=2))
+                     checkpoint=dict(by_epoch=True, interval=1,
+                                     max_keep_ckpts=2))

@@ -35,6 +35,15 @@ def test_reference_recipe_is_the_old_quickstart(tmp_path):
     steps = [t.type for t in broadcast.transforms]
     assert steps == ['LoadImageFromFile', 'LoadTrackAnnotations', 'Resize',
                      'RandomFlip']
+    # today's recipe: 200 test-time proposals, full-weight match loss, by
+    # iterations; the reference pins the old values
+    assert ref.model.detector.test_cfg.rpn.max_per_img == 200
+    assert new.model.detector.test_cfg.rpn.max_per_img == 1000
+    assert ref.model.track_head.embed_head.loss_match.loss_weight == 1.0
+    assert new.model.track_head.embed_head.loss_match.loss_weight == 0.25
+    assert new.train_cfg.type == 'IterBasedTrainLoop'
+    assert ref.default_hooks.checkpoint.get('by_epoch', True)
+    assert ref.log_processor.by_epoch
     # the same model otherwise
     assert ref.model.detector.neck == new.model.detector.neck
     assert ref.optim_wrapper == new.optim_wrapper
