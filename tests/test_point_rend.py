@@ -11,11 +11,12 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import ConfigDict
 from mmengine.dataset import pseudo_collate
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import vis  # noqa: F401
+from mask_head_helpers import (FullFrameTensors, build, cfg_of,
+                               tiny_datasets)
 from mmdet.models.roi_heads import PointRendRoIHead
 from mmdet.models.roi_heads.mask_heads import MaskPointHead
 from mmdet.registry import DATASETS, MODELS
@@ -29,10 +30,6 @@ from vis.structures import RLEMasks
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CH = 32  # ci_tiny's width
-
-
-def cfg_of(name):
-    return Config.fromfile(osp.join(ROOT, 'configs', name))
 
 
 def tiny(cfg):
@@ -68,22 +65,10 @@ def with_troi(cfg):
     return cfg
 
 
-def build(cfg, num_classes):
-    set_num_classes(cfg, num_classes)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
-
-
 @pytest.fixture(scope='module')
 def data(tiny_ytvis):
     """ci_tiny's datasets (96x64 frames) on the tiny generated videos."""
-    cfg = cfg_of('ci_tiny.py')
-    apply_data_root(cfg, tiny_ytvis)
-    train = DATASETS.build(cfg.train_dataloader.dataset)
-    test = DATASETS.build(cfg.test_dataloader.dataset)
-    return train, test, len(test.metainfo['classes'])
+    return tiny_datasets(tiny_ytvis)
 
 
 @pytest.fixture(scope='module')
@@ -243,24 +228,6 @@ def test_region_rle_is_cocos_encoding():
     boxes[0] = torch.tensor([0.0, 0.0, 96.0, 64.0])
     assert paste_masks_to_rle_by_region(probs, boxes, 64, 96) == \
         paste_masks_to_rle(probs, boxes, 64, 96)
-
-
-class FullFrameTensors(TorchDispatchMode):
-    """Records the shapes of the (N, height, width) results of the torch
-    ops run inside it (the frames themselves are 4-D or 5-D)."""
-
-    def __init__(self, height, width):
-        super().__init__()
-        self.size = (height, width)
-        self.shapes = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in (out if isinstance(out, (tuple, list)) else [out]):
-            if (isinstance(t, torch.Tensor) and t.dim() == 3
-                    and tuple(t.shape[1:]) == self.size):
-                self.shapes.append(tuple(t.shape))
-        return out
 
 
 def full_frame_allocations(model, batch, height, width, monkeypatch):

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.structures import InstanceData
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import vis  # noqa: F401
+from mask_head_helpers import (FullFrameTensors, build, cfg_of,
+                               tiny_datasets)
 from mmdet.registry import DATASETS, MODELS
 from vis.apis import VideoPredictor
-from vis.config_utils import apply_data_root, set_num_classes
+from vis.config_utils import apply_data_root
 from vis.models import (RegionRefineHead, RLEFCNMaskHead,
                         RLERegionRefineRoIHead, refine_frames)
 from vis.ops import mask_paste
@@ -35,10 +35,6 @@ CH = 32  # ci_tiny's width
 CONFIGS = [('quickstart_synthetic_regionrefine.py', 'quickstart_synthetic.py'),
            ('masktrack_r50_regionrefine.py', 'masktrack_r50.py'),
            ('masktrack_x101_troi_regionrefine.py', 'masktrack_x101_troi.py')]
-
-
-def cfg_of(name):
-    return Config.fromfile(osp.join(ROOT, 'configs', name))
 
 
 def tiny(cfg):
@@ -62,22 +58,10 @@ def tiny(cfg):
     return cfg
 
 
-def build(cfg, num_classes):
-    set_num_classes(cfg, num_classes)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    return model
-
-
 @pytest.fixture(scope='module')
 def data(tiny_ytvis):
     """ci_tiny's datasets (96x64 frames) on the tiny generated videos."""
-    cfg = cfg_of('ci_tiny.py')
-    apply_data_root(cfg, tiny_ytvis)
-    train = DATASETS.build(cfg.train_dataloader.dataset)
-    test = DATASETS.build(cfg.test_dataloader.dataset)
-    return train, test, len(test.metainfo['classes'])
+    return tiny_datasets(tiny_ytvis)
 
 
 @pytest.fixture(scope='module')
@@ -415,23 +399,6 @@ def test_refined_masks_are_pasted_in_the_original_frame(model, monkeypatch):
                                   96, 0.5)
     assert out.masks.rles == expected
     torch.testing.assert_close(out.bboxes, boxes / 2)
-
-
-class FullFrameTensors(TorchDispatchMode):
-    """Records the (N, height, width) torch results made inside it."""
-
-    def __init__(self, height, width):
-        super().__init__()
-        self.size = (height, width)
-        self.shapes = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in (out if isinstance(out, (tuple, list)) else [out]):
-            if (isinstance(t, torch.Tensor) and t.dim() == 3
-                    and tuple(t.shape[1:]) == self.size):
-                self.shapes.append(tuple(t.shape))
-        return out
 
 
 def test_test_time_masks_are_rle_of_the_frame_size_never_dense(
