@@ -7,10 +7,15 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
+from mmengine.structures import InstanceData
 
 import vis  # noqa: F401
 from mmdet.registry import DATASETS, MODELS
+from mmdet.structures import DetDataSample
 from vis.config_utils import apply_data_root
+from vis.models.online_masktrack_rcnn import class_agnostic_samples
+
+from loss_helpers import rpn_class_independence
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -41,6 +46,37 @@ def test_loss_on_two_frames_is_finite_and_backpropagates(setup):
     total.backward()
     grad = model.track_head.embed_head.fcs[0].weight.grad
     assert grad is not None and grad.abs().sum() > 0
+
+
+def test_rpn_objectness_targets_ignore_the_class(setup):
+    """mmdet's MaskTrack R-CNN gave the RPN the class labels, and its
+    one-channel sigmoid loss read every class but the first as background:
+    relabelling the ground truth changed the RPN's loss."""
+    cfg, model = setup
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    own, zeros, labels = rpn_class_independence(model, dataset)
+    assert (labels > 0).any()  # the batch has classes other than the first
+    for key in ('loss_rpn_cls', 'loss_rpn_bbox'):
+        torch.testing.assert_close(sum(own[key]), sum(zeros[key]), rtol=0,
+                                   atol=0)
+    # the RoI head does see the classes
+    assert not torch.equal(own['loss_cls'], zeros['loss_cls'])
+
+
+def test_class_agnostic_samples_keep_boxes_and_zero_the_labels():
+    sample = DetDataSample(metainfo=dict(img_shape=(64, 96), frame_id=3))
+    boxes = torch.tensor([[1., 2., 30., 40.], [5., 5., 9., 9.]])
+    sample.gt_instances = InstanceData(bboxes=boxes,
+                                       labels=torch.tensor([2, 4]),
+                                       instances_ids=torch.tensor([7, 8]))
+    sample.ignored_instances = InstanceData(
+        bboxes=torch.tensor([[0., 0., 3., 3.]]), labels=torch.tensor([1]))
+    rpn_sample, = class_agnostic_samples([sample])
+    assert rpn_sample.metainfo['frame_id'] == 3
+    assert rpn_sample.gt_instances.bboxes is boxes
+    assert rpn_sample.gt_instances.labels.tolist() == [0, 0]
+    assert rpn_sample.ignored_instances.labels.tolist() == [0]
+    assert sample.gt_instances.labels.tolist() == [2, 4]  # untouched
 
 
 def test_predict_tracks_a_whole_video_online(setup):

@@ -13,6 +13,8 @@ from mmdet.registry import DATASETS, MODELS
 from vis.config_utils import apply_data_root
 from vis.models import FeatureMemory, TemporalRoIExtractor, temporal_support
 
+from loss_helpers import rpn_class_independence
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STRIDES = [4, 8, 16, 32]
 
@@ -134,6 +136,16 @@ def test_loss_with_key_ref_and_support_frames(troi_model):
     conv = model.detector.roi_head.bbox_roi_extractor.temporal_align
     assert any(p.grad is not None and p.grad.abs().sum() > 0
                for p in conv.parameters())
+
+
+def test_troi_rpn_objectness_targets_ignore_the_class(troi_model):
+    cfg, model = troi_model
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    own, zeros, labels = rpn_class_independence(model, dataset)
+    assert (labels > 0).any()
+    for key in ('loss_rpn_cls', 'loss_rpn_bbox'):
+        torch.testing.assert_close(sum(own[key]), sum(zeros[key]), rtol=0,
+                                   atol=0)
 
 
 def test_online_prediction_keeps_a_bounded_reset_memory(troi_model):

@@ -12,7 +12,7 @@ from .embedding_memory_tracker import (EmbeddingMemory,
 from .fast_mask_head import RLEFCNMaskHead
 from .online_masktrack_rcnn import OnlineMaskTrackRCNN
 from .point_rend_roi_head import RLEPointRendRoIHead
-from .region_refine_roi_head import (RLERegionRefineRoIHead, key_frames,
+from .region_refine_roi_head import (RLERegionRefineRoIHead,
                                      own_class_logits, refine_frames,
                                      region_refine_heads)
 from .region_refiner import RegionRefineHead
@@ -33,7 +33,7 @@ __all__ = [
     'RLEFCNMaskHead', 'RLEPointRendRoIHead', 'RLERegionRefineRoIHead',
     'RegionRefineHead',
     'TemporalMaskTrackRCNN', 'TemporalRoIExtractor',
-    'greedy_assign', 'key_frames', 'own_class_logits', 'refine_frames',
+    'greedy_assign', 'own_class_logits', 'refine_frames',
     'region_refine_heads', 'shared_fc_features', 'temporal_extractors',
     'temporal_support'
 ]

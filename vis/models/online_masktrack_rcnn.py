@@ -1,18 +1,40 @@
 """MaskTrack R-CNN inference, one frame at a time, channels-last on CPU."""
-from typing import Tuple
+from typing import List, Tuple
 
 import torch
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmdet.models.vis import MaskTrackRCNN
 from mmdet.registry import MODELS
-from mmdet.structures import TrackSampleList
+from mmdet.structures import DetDataSample, TrackSampleList
+from mmdet.utils import InstanceList
 
 from ..ops import roi_align_native
 from .channels_last_roi_extractor import ChannelsLastRoIExtractor
-from .region_refine_roi_head import (key_frames, refine_frames,
-                                     region_refine_heads)
+from .region_refine_roi_head import refine_frames
+
+
+def class_agnostic_samples(
+        data_samples: List[DetDataSample]) -> List[DetDataSample]:
+    """The RPN's view of ``data_samples``: their metainfo and ground-truth
+    boxes, every label 0 (its one class; a sigmoid loss over one channel
+    reads labels >= 1 as background), and their ignored boxes. The masks
+    are left out, nothing is copied."""
+    agnostic = []
+    for sample in data_samples:
+        rpn_sample = DetDataSample(metainfo=sample.metainfo)
+        gt = sample.gt_instances
+        rpn_sample.gt_instances = InstanceData(
+            bboxes=gt.bboxes, labels=torch.zeros_like(gt.labels))
+        if 'ignored_instances' in sample:
+            ignored = sample.ignored_instances
+            rpn_sample.ignored_instances = InstanceData(
+                bboxes=ignored.bboxes,
+                labels=torch.zeros_like(ignored.labels))
+        agnostic.append(rpn_sample)
+    return agnostic
 
 
 def predict_video_online(model, inputs: Tensor,
@@ -39,7 +61,8 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
     """:class:`mmdet.models.vis.MaskTrackRCNN` with a per-frame
     :meth:`predict_frame` and channels-last convolutions at test time.
 
-    Training is mmdet's. At inference each frame goes through
+    Training is mmdet's, but for the RPN's targets (:meth:`loss`). At
+    inference each frame goes through
     :meth:`predict_frame` (the tracker is reset at frame 0). With
     ``channels_last`` the frame enters the backbone in channels-last memory
     format, so the backbone, FPN and RPN convolutions run in it (measured
@@ -61,12 +84,61 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
 
     def loss(self, inputs: Tensor, data_samples: TrackSampleList,
              **kwargs) -> dict:
-        """mmdet's losses; a :class:`~vis.models.RLERegionRefineRoIHead`
-        reads the key frames (``inputs`` (N, T, C, H, W))."""
-        if not region_refine_heads(self.detector):
-            return super().loss(inputs, data_samples, **kwargs)
-        with refine_frames(self.detector, key_frames(inputs, data_samples)):
-            return super().loss(inputs, data_samples, **kwargs)
+        """MaskTrack R-CNN's losses: RPN and RoI heads on the key frames,
+        the track head matching the key frames' RoIs to the reference
+        frames' instances.
+
+        mmdet's :meth:`MaskTrackRCNN.loss` hands the RPN the ground truth
+        with its class labels, and the RPN's one-channel sigmoid loss takes
+        every label but 0 for background: only the first class's objects
+        were positives for the RPN's objectness (its boxes were still
+        regressed). Here the RPN gets the boxes with label 0, as mmdet's
+        two-stage detectors do (:func:`class_agnostic_samples`).
+
+        Args:
+            inputs (Tensor): (N, 2, C, H, W), a key and a reference frame per
+                sample.
+            data_samples (list[TrackDataSample]): with key/reference frame
+                indices and ground truth.
+        """
+        if inputs.dim() != 5 or inputs.size(1) != 2:
+            raise ValueError(f'{type(self).__name__} trains on (N, 2, C, H, '
+                             'W) inputs (a key and a reference frame), got '
+                             f'{tuple(inputs.shape)}')
+        batch = torch.arange(len(inputs), device=inputs.device)  # (N,)
+        key_inds = [s.key_frames_inds[0] for s in data_samples]
+        ref_inds = [s.ref_frames_inds[0] for s in data_samples]
+        key_data_samples = [s.get_key_frames()[0] for s in data_samples]
+        key_imgs = inputs[batch, key_inds].contiguous()  # (N, C, H, W)
+        x = self.detector.extract_feat(key_imgs)
+        ref_x = self.detector.extract_feat(
+            inputs[batch, ref_inds].contiguous())
+        losses, rpn_results_list = self.rpn_loss(x, key_data_samples,
+                                                 **kwargs)
+        # a RLERegionRefineRoIHead reads the key frames
+        with refine_frames(self.detector, key_imgs):
+            losses.update(self.detector.roi_head.loss(
+                x, rpn_results_list, key_data_samples, **kwargs))
+        losses.update(self.track_head.loss(x, ref_x, rpn_results_list,
+                                           data_samples, **kwargs))
+        return losses
+
+    def rpn_loss(self, x: Tuple[Tensor, ...],
+                 data_samples: List[DetDataSample],
+                 **kwargs) -> Tuple[dict, InstanceList]:
+        """The RPN's losses (``loss_rpn_cls``, ``loss_rpn_bbox``) on the
+        class-agnostic ground truth of ``data_samples`` and its proposals
+        for the RoI heads (``rpn_proposal`` of the detector's train_cfg,
+        else its test-time ``rpn``)."""
+        proposal_cfg = self.detector.train_cfg.get(
+            'rpn_proposal', self.detector.test_cfg.rpn)
+        rpn_losses, rpn_results_list = self.detector.rpn_head.loss_and_predict(
+            x, class_agnostic_samples(data_samples),
+            proposal_cfg=proposal_cfg, **kwargs)
+        for key in list(rpn_losses):
+            if 'loss' in key and 'rpn' not in key:
+                rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
+        return rpn_losses, rpn_results_list
 
     def predict(self, inputs: Tensor, data_samples: TrackSampleList,
                 rescale: bool = True, **kwargs) -> TrackSampleList:

@@ -8,7 +8,6 @@ from torch import Tensor, nn
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.registry import MODELS
-from mmdet.structures import TrackSampleList
 from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import InstanceList
 
@@ -177,11 +176,3 @@ def refine_frames(module: nn.Module, frames: Tensor) -> Iterator[None]:
     finally:
         for head in heads:
             head.frames = None
-
-
-def key_frames(inputs: Tensor, data_samples: TrackSampleList) -> Tensor:
-    """(N, C, H, W) the key frame of each sample of (N, T, C, H, W)
-    training inputs."""
-    batch = torch.arange(len(inputs), device=inputs.device)  # (N,)
-    keys = [s.key_frames_inds[0] for s in data_samples]
-    return inputs[batch, keys]

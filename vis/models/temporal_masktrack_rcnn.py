@@ -155,15 +155,9 @@ class TemporalMaskTrackRCNN(OnlineMaskTrackRCNN):
         support = [torch.cat(per_level, dim=1)  # (N, R, C, H_l, W_l)
                    for per_level in zip(*supports)]
 
-        losses = dict()
-        proposal_cfg = self.detector.train_cfg.get(
-            'rpn_proposal', self.detector.test_cfg.rpn)
-        rpn_losses, rpn_results_list = self.detector.rpn_head.loss_and_predict(
-            x, key_data_samples, proposal_cfg=proposal_cfg, **kwargs)
-        for key in list(rpn_losses):
-            if 'loss' in key and 'rpn' not in key:
-                rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
-        losses.update(rpn_losses)
+        # the RPN on class-agnostic ground truth (OnlineMaskTrackRCNN)
+        losses, rpn_results_list = self.rpn_loss(x, key_data_samples,
+                                                 **kwargs)
         with temporal_support(self.detector.roi_head, support), \
                 refine_frames(self.detector.roi_head, key_imgs):
             losses.update(self.detector.roi_head.loss(

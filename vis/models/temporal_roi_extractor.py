@@ -99,7 +99,8 @@ class TemporalRoIExtractor(ChannelsLastRoIExtractor):
             small = roi_feats
         else:
             small = F.adaptive_avg_pool2d(roi_feats, self.temporal_size)
-        delta = self.temporal_align(small, support_feats) - small  # (k, C, s, s)
+        # (k, C, s, s)
+        delta = self.temporal_align(small, support_feats) - small
         if self.temporal_gate is not None:
             delta = delta * self.temporal_gate
         if small is not roi_feats:
