@@ -15,7 +15,7 @@ from mmdet.structures import DetDataSample
 from vis.config_utils import apply_data_root
 from vis.models.online_masktrack_rcnn import class_agnostic_samples
 
-from loss_helpers import rpn_class_independence
+from loss_helpers import rpn_class_independence, seeded_losses
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -61,6 +61,54 @@ def test_rpn_objectness_targets_ignore_the_class(setup):
                                    atol=0)
     # the RoI head does see the classes
     assert not torch.equal(own['loss_cls'], zeros['loss_cls'])
+
+
+DETECTION_LOSSES = ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox',
+                    'loss_mask')
+
+
+def _detection_losses_against_the_detector(model, data, frames):
+    """The model's detection losses and those of its detector trained
+    alone on ``frames`` ('key' or 'both') of the same batch, same seed."""
+    inputs, samples = data['inputs'], data['data_samples']
+    key = torch.stack([inputs[i, s.key_frames_inds[0]]
+                       for i, s in enumerate(samples)])
+    ref = torch.stack([inputs[i, s.ref_frames_inds[0]]
+                       for i, s in enumerate(samples)])
+    det_samples = [s.get_key_frames()[0] for s in samples]
+    if frames == 'both':
+        key = torch.cat([key, ref])
+        det_samples += [s.get_ref_frames()[0] for s in samples]
+    ours = seeded_losses(model, data)
+    torch.manual_seed(7)
+    alone = model.detector.loss(key, det_samples)
+    return ours, alone
+
+
+@pytest.mark.parametrize('detect_ref_frames', [False, True])
+def test_detection_losses_are_the_detectors_on_key_or_all_frames(
+        setup, detect_ref_frames):
+    """The RPN and RoI losses are those of mmdet's two-stage detector (which
+    gives its RPN class-agnostic targets) on the key frames, or with
+    ``detect_ref_frames`` on the key and the reference frames."""
+    cfg, model = setup
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = pseudo_collate([dataset[(0, 0)], dataset[(1, 1)]])
+    model.train()
+    model.detect_ref_frames = detect_ref_frames
+    try:
+        data = model.data_preprocessor(batch, training=True)
+        ours, alone = _detection_losses_against_the_detector(
+            model, data, 'both' if detect_ref_frames else 'key')
+    finally:
+        model.detect_ref_frames = False
+    def total(value):  # the RPN's losses come per FPN level
+        return sum(value) if isinstance(value, list) else value
+
+    for key in DETECTION_LOSSES:
+        torch.testing.assert_close(total(ours[key]), total(alone[key]),
+                                   rtol=1e-5, atol=1e-6)
+    assert 'loss_match' in ours
 
 
 def test_class_agnostic_samples_keep_boxes_and_zero_the_labels():

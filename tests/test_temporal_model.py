@@ -148,6 +148,14 @@ def test_troi_rpn_objectness_targets_ignore_the_class(troi_model):
                                    atol=0)
 
 
+def test_troi_model_refuses_reference_frame_detection(troi_model):
+    cfg, _ = troi_model
+    model_cfg = cfg.model.copy()
+    model_cfg['detect_ref_frames'] = True
+    with pytest.raises(ValueError, match='detect_ref_frames'):
+        MODELS.build(model_cfg)
+
+
 def test_online_prediction_keeps_a_bounded_reset_memory(troi_model):
     cfg, model = troi_model
     dataset = DATASETS.build(cfg.test_dataloader.dataset)

@@ -75,12 +75,21 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
 
     Args:
         channels_last (bool): channels-last convolutions at test time.
+        detect_ref_frames (bool): train the RPN and RoI heads on the
+            reference frames too (their ground truth is loaded for the
+            track head anyway): the key and reference frames go through the
+            detector as one batch of 2N frames, so detection gets twice the
+            frames per step for the cost of the heads on N more frames (the
+            backbone already ran on the references). Off by default, as
+            mmdet trains.
         **kwargs: as :class:`mmdet.models.vis.MaskTrackRCNN`.
     """
 
-    def __init__(self, *, channels_last: bool = True, **kwargs) -> None:
+    def __init__(self, *, channels_last: bool = True,
+                 detect_ref_frames: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.channels_last = channels_last
+        self.detect_ref_frames = detect_ref_frames
 
     def loss(self, inputs: Tensor, data_samples: TrackSampleList,
              **kwargs) -> dict:
@@ -105,21 +114,33 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
             raise ValueError(f'{type(self).__name__} trains on (N, 2, C, H, '
                              'W) inputs (a key and a reference frame), got '
                              f'{tuple(inputs.shape)}')
-        batch = torch.arange(len(inputs), device=inputs.device)  # (N,)
+        num = len(inputs)
+        batch = torch.arange(num, device=inputs.device)  # (N,)
         key_inds = [s.key_frames_inds[0] for s in data_samples]
         ref_inds = [s.ref_frames_inds[0] for s in data_samples]
         key_data_samples = [s.get_key_frames()[0] for s in data_samples]
         key_imgs = inputs[batch, key_inds].contiguous()  # (N, C, H, W)
-        x = self.detector.extract_feat(key_imgs)
-        ref_x = self.detector.extract_feat(
-            inputs[batch, ref_inds].contiguous())
-        losses, rpn_results_list = self.rpn_loss(x, key_data_samples,
+        ref_imgs = inputs[batch, ref_inds].contiguous()  # (N, C, H, W)
+        if self.detect_ref_frames:
+            # one detector batch: N key frames, then their N references
+            det_imgs = torch.cat([key_imgs, ref_imgs])  # (2N, C, H, W)
+            det_data_samples = key_data_samples + [
+                s.get_ref_frames()[0] for s in data_samples]
+            det_x = self.detector.extract_feat(det_imgs)
+            x = tuple(level[:num] for level in det_x)  # (N, C, H_l, W_l)
+            ref_x = tuple(level[num:] for level in det_x)
+        else:
+            det_imgs, det_data_samples = key_imgs, key_data_samples
+            x = det_x = self.detector.extract_feat(key_imgs)
+            ref_x = self.detector.extract_feat(ref_imgs)
+        losses, rpn_results_list = self.rpn_loss(det_x, det_data_samples,
                                                  **kwargs)
-        # a RLERegionRefineRoIHead reads the key frames
-        with refine_frames(self.detector, key_imgs):
+        # a RLERegionRefineRoIHead reads the frames it detects on
+        with refine_frames(self.detector, det_imgs):
             losses.update(self.detector.roi_head.loss(
-                x, rpn_results_list, key_data_samples, **kwargs))
-        losses.update(self.track_head.loss(x, ref_x, rpn_results_list,
+                det_x, rpn_results_list, det_data_samples, **kwargs))
+        # the track head matches the key frames' proposals
+        losses.update(self.track_head.loss(x, ref_x, rpn_results_list[:num],
                                            data_samples, **kwargs))
         return losses
 

@@ -120,6 +120,11 @@ class TemporalMaskTrackRCNN(OnlineMaskTrackRCNN):
 
     def __init__(self, *, memory_size: int = 2, **kwargs) -> None:
         super().__init__(**kwargs)
+        if self.detect_ref_frames:
+            raise ValueError(
+                'TemporalMaskTrackRCNN detects on key frames only (its '
+                'references are their support frames): detect_ref_frames '
+                'must be False')
         self.feature_memory = FeatureMemory(memory_size)
 
     def loss(self, inputs: Tensor, data_samples: TrackSampleList,
