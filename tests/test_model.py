@@ -111,6 +111,42 @@ def test_detection_losses_are_the_detectors_on_key_or_all_frames(
     assert 'loss_match' in ours
 
 
+def test_reference_features_without_gradient_keep_the_losses(setup):
+    """``ref_feature_grad=False``: the track head gets reference features
+    without gradient (the key frames' keep theirs), the losses are the same
+    values, and the track head itself still learns."""
+    cfg, model = setup
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = pseudo_collate([dataset[(0, 0)], dataset[(1, 1)]])
+    model.train()
+    data = model.data_preprocessor(batch, training=True)
+    seen = []
+    original = model.track_head.loss
+
+    def spy(x, ref_x, *args, **kwargs):
+        seen.append((x[0].requires_grad, ref_x[0].requires_grad))
+        return original(x, ref_x, *args, **kwargs)
+
+    model.track_head.loss = spy
+    try:
+        with_grad = seeded_losses(model, data)
+        model.ref_feature_grad = False
+        model.zero_grad()
+        without = seeded_losses(model, data)
+        model.parse_losses(without)[0].backward()
+    finally:
+        model.ref_feature_grad = True
+        del model.track_head.loss
+    assert seen == [(True, True), (True, False)]
+    torch.testing.assert_close(with_grad['loss_match'],
+                               without['loss_match'])
+    grad = model.track_head.embed_head.fcs[0].weight.grad
+    assert grad is not None and grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='ref_feature_grad'):
+        MODELS.build(dict(cfg.model, detect_ref_frames=True,
+                          ref_feature_grad=False))
+
+
 def test_class_agnostic_samples_keep_boxes_and_zero_the_labels():
     sample = DetDataSample(metainfo=dict(img_shape=(64, 96), frame_id=3))
     boxes = torch.tensor([[1., 2., 30., 40.], [5., 5., 9., 9.]])

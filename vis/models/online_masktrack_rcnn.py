@@ -82,14 +82,25 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
             frames per step for the cost of the heads on N more frames (the
             backbone already ran on the references). Off by default, as
             mmdet trains.
+        ref_feature_grad (bool): backpropagate the track head's loss into
+            the backbone through the reference frames' features too (as
+            mmdet). False computes them without gradient: the track head
+            still learns from them and the backbone from the key frames,
+            and a step skips one backbone backward pass (about a fifth of
+            the quickstart's step). Not with ``detect_ref_frames``.
         **kwargs: as :class:`mmdet.models.vis.MaskTrackRCNN`.
     """
 
     def __init__(self, *, channels_last: bool = True,
-                 detect_ref_frames: bool = False, **kwargs) -> None:
+                 detect_ref_frames: bool = False,
+                 ref_feature_grad: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
+        if detect_ref_frames and not ref_feature_grad:
+            raise ValueError('detect_ref_frames trains the detector on the '
+                             'reference frames: it needs ref_feature_grad')
         self.channels_last = channels_last
         self.detect_ref_frames = detect_ref_frames
+        self.ref_feature_grad = ref_feature_grad
 
     def loss(self, inputs: Tensor, data_samples: TrackSampleList,
              **kwargs) -> dict:
@@ -132,7 +143,7 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
         else:
             det_imgs, det_data_samples = key_imgs, key_data_samples
             x = det_x = self.detector.extract_feat(key_imgs)
-            ref_x = self.detector.extract_feat(ref_imgs)
+            ref_x = self.ref_features(ref_imgs)
         losses, rpn_results_list = self.rpn_loss(det_x, det_data_samples,
                                                  **kwargs)
         # a RLERegionRefineRoIHead reads the frames it detects on
@@ -143,6 +154,13 @@ class OnlineMaskTrackRCNN(MaskTrackRCNN):
         losses.update(self.track_head.loss(x, ref_x, rpn_results_list[:num],
                                            data_samples, **kwargs))
         return losses
+
+    def ref_features(self, ref_imgs: Tensor) -> Tuple[Tensor, ...]:
+        """FPN maps of the (N, C, H, W) reference frames for the track
+        head's loss, with gradient unless ``ref_feature_grad`` is False."""
+        with torch.set_grad_enabled(self.ref_feature_grad
+                                    and torch.is_grad_enabled()):
+            return self.detector.extract_feat(ref_imgs)
 
     def rpn_loss(self, x: Tuple[Tensor, ...],
                  data_samples: List[DetDataSample],

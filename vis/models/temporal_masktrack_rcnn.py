@@ -149,7 +149,7 @@ class TemporalMaskTrackRCNN(OnlineMaskTrackRCNN):
         key_data_samples = [s.get_key_frames()[0] for s in data_samples]
         key_imgs = inputs[batch, key_inds].contiguous()  # (N, C, H, W)
         x = self.detector.extract_feat(key_imgs)
-        ref_x = self.detector.extract_feat(
+        ref_x = self.ref_features(
             inputs[batch, [r[0] for r in ref_inds]].contiguous())
         supports = [[f[:, None] for f in ref_x]]  # level l: (N, 1, C, H, W)
         with torch.no_grad():
