@@ -141,8 +141,8 @@ def _run(cmd: List[str], log_path: str) -> float:
 
 
 def measure(recipe: str, data_root: str, run_dir: str, config: str,
-            metrics: List[str]) -> dict:
-    """Train ``recipe`` on ``data_root`` and test it on valid and train."""
+            metrics: List[str], splits=('valid', 'train')) -> dict:
+    """Train ``recipe`` on ``data_root`` and test it on ``splits``."""
     summary_path = osp.join(run_dir, 'learning.json')
     if osp.isfile(summary_path):
         with open(summary_path) as f:
@@ -156,7 +156,7 @@ def measure(recipe: str, data_root: str, run_dir: str, config: str,
     checkpoint = best_or_last_checkpoint(run_dir)
     out = dict(recipe=recipe, data_root=data_root, checkpoint=checkpoint,
                train_wall_min=wall / 60, train_cpu_min=cpu / 60)
-    for split in ('valid', 'train'):
+    for split in splits:
         test_dir = osp.join(run_dir, f'test_{split}')
         _run([sys.executable, 'tools/test.py', config, checkpoint,
               '--data-root', data_root, '--split', split, '--work-dir',

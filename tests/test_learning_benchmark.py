@@ -35,10 +35,10 @@ def test_reference_recipe_is_the_old_quickstart(tmp_path):
     steps = [t.type for t in broadcast.transforms]
     assert steps == ['LoadImageFromFile', 'LoadTrackAnnotations', 'Resize',
                      'RandomFlip']
-    # today's recipe: 200 test-time proposals, full-weight match loss, by
-    # iterations; the reference pins the old values
+    # today's recipe: quarter-weight match loss, by iterations; the
+    # reference pins the old values (both test with 200 proposals)
     assert ref.model.detector.test_cfg.rpn.max_per_img == 200
-    assert new.model.detector.test_cfg.rpn.max_per_img == 1000
+    assert new.model.detector.test_cfg.rpn.max_per_img == 200
     assert ref.model.track_head.embed_head.loss_match.loss_weight == 1.0
     assert new.model.track_head.embed_head.loss_match.loss_weight == 0.25
     assert new.train_cfg.type == 'IterBasedTrainLoop'

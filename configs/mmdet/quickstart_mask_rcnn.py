@@ -3,7 +3,7 @@
 # the synthetic videos' five shapes. It is what tools/export_detector.py
 # saves a trained quickstart model's detector for, and what
 # tools/test.py / tools/demo_video.py track without training:
-#   python tools/export_detector.py work_dirs/quickstart_synthetic/iter_1600.pth \
+#   python tools/export_detector.py work_dirs/quickstart_synthetic/iter_1400.pth \
 #       work_dirs/quickstart_synthetic/detector.pth
 #   python tools/test.py configs/mmdet/quickstart_mask_rcnn.py \
 #       work_dirs/quickstart_synthetic/detector.pth \

@@ -2,7 +2,7 @@
 instances back.
 
     predictor = VideoPredictor('configs/quickstart_synthetic.py',
-                               'work_dirs/quickstart_synthetic/iter_1600.pth')
+                               'work_dirs/quickstart_synthetic/iter_1400.pth')
     for image in frames:              # (H, W, 3) uint8 BGR
         instances = predictor.predict_frame(image)
         instances.track_ids, instances.masks, ...
