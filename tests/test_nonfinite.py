@@ -37,7 +37,8 @@ def test_nan_loss_names_iteration_and_term_and_keeps_checkpoint(
     its 6th iteration, with checkpoints every 2 iterations."""
     from mmdet.registry import MODELS
     train = load_train_tool()
-    model_cls = MODELS.get('MaskTrackRCNN')
+    # the tiny config's model (OnlineMaskTrackRCNN, which has its own loss)
+    model_cls = MODELS.get('OnlineMaskTrackRCNN')
     real_loss = model_cls.loss
     calls = []
 
